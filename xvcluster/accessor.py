@@ -1,0 +1,184 @@
+"""The ``.vcluster`` accessor on :class:`xarray.DataArray`.
+
+It keeps no state (xarray makes a new accessor for every new array): each method
+checks its arguments and hands over to the plain functions and model classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import xarray as xr
+
+from .axes import Axes, find_axes
+from .kmeans import KMeans
+from .profiles import ProfileSpec, prepare_profiles
+
+__all__ = ["VClusterAccessor"]
+
+
+@xr.register_dataarray_accessor("vcluster")
+class VClusterAccessor:
+    """Cluster the depth profiles of a velocity model: ``da.vcluster.kmeans(5)``.
+
+    Every method takes ``lat=``, ``lon=`` and ``depth=`` to name an axis that
+    cannot be found from its attributes or name. ``zrange`` and ``dz`` are km
+    below the surface, positive down, whatever the model stores.
+    """
+
+    def __init__(self, da: xr.DataArray) -> None:
+        self._da = da
+
+    def axes(
+        self,
+        *,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> Axes:
+        """Return the latitude, longitude and depth axes found on this array.
+
+        Returns
+        -------
+        Axes
+            See :func:`xvcluster.find_axes`.
+        """
+        return find_axes(self._da, lat=lat, lon=lon, depth=depth)
+
+    def profiles(
+        self,
+        *,
+        zrange: tuple[float, float] | None = None,
+        dz: float | None = None,
+        spacing: int = 1,
+        nan: str = "drop",
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> xr.DataArray:
+        """Return the profiles that would be clustered, lazily, depth last in km.
+
+        Missing values are left in place here; ``nan`` only decides whether
+        interior gaps are filled.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(*horizontal, "depth")``, depth in km below the surface.
+
+        Examples
+        --------
+        >>> import xvcluster
+        >>> vs = xvcluster.open_example()["vs"]
+        >>> vs.vcluster.profiles(zrange=(0, 60), dz=2.0).sizes
+        Frozen({'latitude': 109, 'longitude': 53, 'depth': 31})
+        """
+        spec = ProfileSpec(zrange=zrange, dz=dz, spacing=spacing, nan=nan)
+        axes = find_axes(self._da, lat=lat, lon=lon, depth=depth)
+        return prepare_profiles(self._da, axes, spec)
+
+    def kmeans(
+        self,
+        n_clusters: int | None = None,
+        *,
+        krange: Iterable[int] = range(2, 15),
+        zrange: tuple[float, float] | None = None,
+        dz: float | None = None,
+        spacing: int = 1,
+        nan: str = "drop",
+        metric: str = "euclidean",
+        random_state: int | None = 0,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+        **options: Any,
+    ) -> xr.DataArray:
+        """Cluster the profiles with k-means and return their labels.
+
+        Parameters
+        ----------
+        n_clusters : int or None, default None
+            Number of clusters; ``None`` takes the knee of the inertia curve
+            over ``krange``.
+        krange, zrange, dz, spacing, nan, metric, random_state
+            See :class:`xvcluster.KMeans`.
+        lat, lon, depth : str, optional
+            Axis names, when they cannot be found from attributes or names.
+        **options
+            Further :class:`xvcluster.KMeans` parameters (``n_init``, ``smooth``,
+            ...).
+
+        Returns
+        -------
+        xarray.DataArray
+            int32 cluster numbers on this array's horizontal dims and
+            coordinates, -1 where a profile was left out.
+
+        Examples
+        --------
+        >>> import xvcluster
+        >>> vs = xvcluster.open_example()["vs"]
+        >>> labels = vs.vcluster.kmeans(5, zrange=(0, 60), dz=2.0)
+        >>> labels.dims, int(labels.max())
+        (('latitude', 'longitude'), 4)
+        """
+        model = KMeans(
+            n_clusters,
+            krange=krange,
+            zrange=zrange,
+            dz=dz,
+            spacing=spacing,
+            nan=nan,
+            metric=metric,
+            random_state=random_state,
+            **options,
+        )
+        return model.fit(self._da, lat=lat, lon=lon, depth=depth).labels_
+
+    def elbow(
+        self,
+        krange: Iterable[int] = range(2, 15),
+        *,
+        zrange: tuple[float, float] | None = None,
+        dz: float | None = None,
+        spacing: int = 1,
+        nan: str = "drop",
+        smooth: int | None = None,
+        random_state: int | None = 0,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+        **options: Any,
+    ) -> xr.Dataset:
+        """Return the k-means inertia curve over ``krange`` and the k at its knee.
+
+        Parameters
+        ----------
+        krange : iterable of int, default range(2, 15)
+            Cluster counts to try; at least three.
+        zrange, dz, spacing, nan, smooth, random_state
+            See :class:`xvcluster.KMeans`.
+        lat, lon, depth : str, optional
+            Axis names, when they cannot be found from attributes or names.
+        **options
+            Further :class:`xvcluster.KMeans` parameters.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``inertia(k)``, ``inertia_smoothed(k)`` when ``smooth`` is given, and
+            the scalar ``knee``.
+        """
+        model = KMeans(
+            None,
+            krange=krange,
+            zrange=zrange,
+            dz=dz,
+            spacing=spacing,
+            nan=nan,
+            smooth=smooth,
+            random_state=random_state,
+            **options,
+        )
+        return model.fit(self._da, lat=lat, lon=lon, depth=depth).elbow_

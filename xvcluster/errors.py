@@ -1,0 +1,78 @@
+"""The exceptions and warnings xvcluster raises, under one base class each.
+
+Catch :class:`XVClusterError` to handle every error of ours; the subclasses also
+derive from the matching built-in (``ValueError``, ``FileExistsError``, ...) so
+code written against the built-ins keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+__all__ = [
+    "AxisError",
+    "DepthWindowWarning",
+    "InputError",
+    "KneeNotFoundWarning",
+    "ModelFileError",
+    "NotFittedError",
+    "OutputExistsError",
+    "XVClusterError",
+    "XVClusterWarning",
+]
+
+
+class XVClusterError(Exception):
+    """Base class of every exception raised by xvcluster."""
+
+
+class InputError(XVClusterError, ValueError):
+    """A value given to xvcluster is wrong: the message names it and the fix."""
+
+
+class AxisError(InputError):
+    """The latitude, longitude or depth axis is missing or ambiguous."""
+
+
+class NotFittedError(XVClusterError, AttributeError):
+    """A model was asked for results before :meth:`fit` was called."""
+
+
+class OutputExistsError(XVClusterError, FileExistsError):
+    """An output file exists already and overwriting was not asked for."""
+
+
+class ModelFileError(XVClusterError, ValueError):
+    """A file cannot be read as a saved xvcluster model."""
+
+
+class XVClusterWarning(UserWarning):
+    """Base class of every warning issued by xvcluster."""
+
+
+class KneeNotFoundWarning(XVClusterWarning):
+    """The knee search found no knee and fell back to the documented rule."""
+
+
+class DepthWindowWarning(XVClusterWarning):
+    """The depth window reaches past the data and was clipped to it."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stack_level_outside_package() -> int:
+    """Return the stack level of the first frame that is not xvcluster's own code."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str, category: type[Warning] = XVClusterWarning) -> None:
+    """Issue ``message`` pointing at the user's line that called into xvcluster."""
+    warnings.warn(message, category, stacklevel=_stack_level_outside_package())

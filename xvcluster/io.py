@@ -1,0 +1,111 @@
+"""Write results atomically and load saved models back, without pickle."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .errors import ModelFileError, OutputExistsError
+from .model import MISSING_LABEL, ProfileModel, model_class
+
+__all__ = ["load_model", "write_netcdf"]
+
+
+def write_netcdf(
+    dataset: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False
+) -> Path:
+    """Write ``dataset`` to ``path`` so that the file appears whole or not at all.
+
+    The data go to a temporary file beside ``path``, which is renamed over it
+    once complete; an interrupted write leaves no partial file behind.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        What to write.
+    path : str or path-like
+        The netCDF file to create.
+    overwrite : bool, default False
+        Replace an existing file; otherwise an existing file is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{str(path)!r} exists already; pass overwrite=True (--overwrite on the "
+            "command line) to replace it, or choose another path."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".part", dir=path.parent
+    )
+    os.close(handle)
+    try:
+        dataset.to_netcdf(temporary, engine="netcdf4")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike) -> ProfileModel:
+    """Load a model saved with ``model.to_netcdf(path)``.
+
+    The file is plain netCDF (labels, centres, counts, diagnostics and the
+    parameters as JSON text); loading it runs no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :meth:`ProfileModel.to_netcdf` or ``xvcluster run``.
+
+    Returns
+    -------
+    ProfileModel
+        The fitted model, which predicts exactly as the saved one did.
+
+    Raises
+    ------
+    ModelFileError
+        If the file cannot be read or was not written by xvcluster.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {str(path)!r}.")
+    try:
+        with xr.open_dataset(path, engine="netcdf4", mask_and_scale=False) as opened:
+            dataset = opened.load()
+    except (OSError, ValueError) as error:
+        raise ModelFileError(
+            f"Cannot read {str(path)!r} as netCDF ({error}); is it a complete file "
+            "written by xvcluster?"
+        ) from None
+
+    name = dataset.attrs.get("xvcluster_model")
+    try:
+        cls = model_class(str(name))
+    except KeyError:
+        raise ModelFileError(
+            f"{str(path)!r} is not an xvcluster model file (its attrs name the model "
+            f"{name!r}); write one with model.to_netcdf(path)."
+        ) from None
+
+    labels = dataset["labels"]
+    labels.attrs.pop("_FillValue", None)
+    labels.encoding["_FillValue"] = np.int32(MISSING_LABEL)
+    return cls._from_result(dataset)

@@ -1,0 +1,434 @@
+"""The shared machinery of xvcluster's models: fit, predict, results, saving.
+
+A model sees a velocity model as a set of profiles (see :mod:`xvcluster.profiles`),
+learns one centre profile per cluster, and labels each profile with its nearest
+centre. Subclasses only say how centres are learnt (:meth:`ProfileModel._fit_centres`)
+and how far a profile is from a centre (:meth:`ProfileModel._distances`).
+
+Cluster numbers follow one documented rule, whatever the algorithm and its seed:
+clusters are numbered by the mean velocity of their centre over the depth window,
+slowest first (ties broken by the centre's values from the top down). The same
+data therefore gets the same numbers on every run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import xarray as xr
+
+from .axes import Axes, find_axes
+from .errors import InputError, NotFittedError
+from .profiles import DEPTH_ATTRS, ProfileSpec, canonical_order, prepare_profiles
+
+__all__ = ["MISSING_LABEL", "ProfileModel"]
+
+MISSING_LABEL = -1
+"""Label of a profile left out of the clustering (missing values in its window)."""
+
+_MODEL_CLASSES: dict[str, type[ProfileModel]] = {}
+
+
+class ProfileModel:
+    """Base class of the clustering models; not used directly.
+
+    Parameters
+    ----------
+    zrange, dz, spacing, nan
+        How profiles are cut from the model; see :class:`~xvcluster.ProfileSpec`.
+    random_state : int or None, default 0
+        Seed of every random choice the model makes; ``None`` draws a new one.
+    """
+
+    method: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _MODEL_CLASSES[cls.__name__] = cls
+
+    def __init__(
+        self,
+        *,
+        zrange: tuple[float, float] | None = None,
+        dz: float | None = None,
+        spacing: int = 1,
+        nan: str = "drop",
+        random_state: int | None = 0,
+    ) -> None:
+        self.spec = ProfileSpec(zrange=zrange, dz=dz, spacing=spacing, nan=nan)
+        if random_state is not None and (
+            isinstance(random_state, bool)
+            or not isinstance(random_state, int | np.integer)
+        ):
+            raise InputError(
+                f"random_state={random_state!r} must be a whole number seed or None."
+            )
+        self.random_state = None if random_state is None else int(random_state)
+
+    # ------------------------------------------------------------------ params
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the model's parameters as plain JSON-compatible values."""
+        return {
+            "zrange": list(self.spec.zrange) if self.spec.zrange is not None else None,
+            "dz": self.spec.dz,
+            "spacing": self.spec.spacing,
+            "nan": self.spec.nan,
+            "random_state": self.random_state,
+        }
+
+    def __repr__(self) -> str:
+        params = ", ".join(
+            f"{key}={value!r}" for key, value in self.get_params().items()
+        )
+        return f"{type(self).__name__}({params})"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.endswith("_") and not name.startswith("_"):
+            raise NotFittedError(
+                f"{type(self).__name__}.{name} exists once the model is fitted; "
+                "call .fit(da) first."
+            )
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
+    # ------------------------------------------------- what subclasses provide
+
+    def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
+        """Learn centres ``(cluster, depth)`` from profiles ``(profile, depth)``."""
+        raise NotImplementedError
+
+    def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Distances ``(profile, cluster)`` between profiles and centres."""
+        raise NotImplementedError
+
+    def _min_profiles(self) -> int:
+        """How many valid profiles a fit needs."""
+        return 2
+
+    def _record_fit_quality(self, distances: np.ndarray) -> None:
+        """Keep a measure of fit from each valid profile's distance to its centre."""
+
+    def _result_variables(self) -> dict[str, xr.DataArray]:
+        """Extra variables a subclass puts in :meth:`result`."""
+        return {}
+
+    def _restore(self, dataset: xr.Dataset) -> None:
+        """Restore a subclass's extra fitted state from a saved result."""
+
+    # --------------------------------------------------------------- fitting
+
+    def fit(
+        self,
+        da: xr.DataArray,
+        *,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> Self:
+        """Cluster the profiles of ``da``.
+
+        Parameters
+        ----------
+        da : xarray.DataArray
+            The velocity model, numpy- or dask-backed, dims in any order.
+        lat, lon, depth : str, optional
+            Names of the axes, when they cannot be found from attributes or names.
+
+        Returns
+        -------
+        Self
+            The fitted model, with ``labels_``, ``centres_``, ``counts_`` and
+            ``depth_`` set.
+        """
+        axes = find_axes(da, lat=lat, lon=lon, depth=depth)
+        profiles = prepare_profiles(da, axes, self.spec)
+        matrix = _profile_matrix(profiles)
+        valid = ~np.isnan(matrix).any(axis=1)
+
+        training = matrix[_canonical_rows(profiles, axes)]
+        training = training[~np.isnan(training).any(axis=1)]
+        self._check_enough_profiles(int(valid.sum()), matrix.shape[0])
+
+        centres = _ordered_centres(self._fit_centres(training))
+        labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
+        labels[valid], distances = self._nearest(matrix[valid], centres)
+        self._record_fit_quality(distances)
+
+        self.axes_ = axes
+        self.depth_ = profiles["depth"].values
+        self.variable_ = _variable_description(da)
+        self.centres_ = self._centres_dataarray(centres)
+        self.labels_ = self._labels_dataarray(
+            labels.reshape(profiles.shape[:-1]), profiles, da.dims
+        )
+        self.counts_ = self._counts_dataarray(labels[valid])
+        return self
+
+    def fit_predict(
+        self,
+        da: xr.DataArray,
+        *,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> xr.DataArray:
+        """Fit on ``da`` and return its labels (``labels_``)."""
+        return self.fit(da, lat=lat, lon=lon, depth=depth).labels_
+
+    def _check_enough_profiles(self, valid_count: int, total: int) -> None:
+        if valid_count == 0:
+            raise InputError(
+                f"None of the {total} profiles is complete in the depth window "
+                f"(zrange={self.spec.zrange!r}, nan={self.spec.nan!r}); the data may "
+                "be all NaN there: choose a zrange the data covers, or nan='fill'."
+            )
+        needed = self._min_profiles()
+        if valid_count < needed:
+            raise InputError(
+                f"Only {valid_count} of {total} profiles are complete in the depth "
+                f"window, fewer than the {needed} clusters asked for; ask for fewer "
+                "clusters, widen the data, or use nan='fill'."
+            )
+
+    # ------------------------------------------------------------ predicting
+
+    def predict(
+        self,
+        da: xr.DataArray,
+        *,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> xr.DataArray:
+        """Label every profile of ``da`` with its nearest fitted centre.
+
+        ``da`` may be another model or region; it is sampled on the fitted depth
+        grid (``depth_``), with the fitted NaN policy. ``spacing`` is not applied:
+        every node of ``da`` gets a label. Lazy when ``da`` is dask-backed.
+
+        Parameters
+        ----------
+        da : xarray.DataArray
+            A velocity model covering the fitted depth window.
+        lat, lon, depth : str, optional
+            Names of the axes, when they cannot be found from attributes or names.
+
+        Returns
+        -------
+        xarray.DataArray
+            int32 labels on the horizontal dims and coordinates of ``da``, with
+            ``MISSING_LABEL`` (-1) where a profile has missing values.
+        """
+        self._check_fitted()
+        axes = find_axes(da, lat=lat, lon=lon, depth=depth)
+        profiles = prepare_profiles(
+            da, axes, replace(self.spec, spacing=1), depths=self.depth_
+        )
+        labels = xr.apply_ufunc(
+            self._label_block,
+            profiles,
+            input_core_dims=[["depth"]],
+            dask="parallelized",
+            output_dtypes=[np.int32],
+        )
+        return self._labels_dataarray(labels.data, profiles, da.dims)
+
+    def _label_block(self, values: np.ndarray) -> np.ndarray:
+        """Labels of a block of profiles ``(..., depth)``, -1 where incomplete."""
+        rows = values.reshape(-1, values.shape[-1])
+        valid = ~np.isnan(rows).any(axis=1)
+        labels = np.full(rows.shape[0], MISSING_LABEL, dtype="int32")
+        if valid.any():
+            labels[valid], _ = self._nearest(rows[valid], self.centres_.values)
+        return labels.reshape(values.shape[:-1])
+
+    def _nearest(
+        self, profiles: np.ndarray, centres: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Index of, and distance to, the nearest centre of each profile."""
+        distances = self._distances(profiles, centres)
+        nearest = np.argmin(distances, axis=1).astype("int32")
+        return nearest, distances[np.arange(distances.shape[0]), nearest]
+
+    # --------------------------------------------------------------- results
+
+    def _check_fitted(self) -> None:
+        if "centres_" not in self.__dict__:
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call .fit(da) first."
+            )
+
+    def _labels_dataarray(
+        self, labels: Any, profiles: xr.DataArray, input_dims: tuple
+    ) -> xr.DataArray:
+        template = profiles.isel(depth=0, drop=True)
+        horizontal_order = [dim for dim in input_dims if dim in template.dims]
+        n_clusters = self.centres_.sizes["cluster"]
+        attrs = {
+            "long_name": "cluster number",
+            "flag_values": np.arange(n_clusters, dtype="int32"),
+            "flag_meanings": " ".join(f"cluster_{i}" for i in range(n_clusters)),
+            "missing_label": np.int32(MISSING_LABEL),
+            "comment": (
+                f"{MISSING_LABEL} marks profiles left out (missing values in the "
+                "depth window). Clusters are numbered by the mean velocity of "
+                "their centre, slowest first."
+            ),
+            "method": self.method,
+            "xvcluster_params": json.dumps(self.get_params()),
+        }
+        labels_da = xr.DataArray(
+            labels,
+            dims=template.dims,
+            coords=template.coords,
+            name="labels",
+            attrs=attrs,
+        ).transpose(*horizontal_order)
+        labels_da.encoding["_FillValue"] = np.int32(MISSING_LABEL)
+        return labels_da
+
+    def _centres_dataarray(self, centres: np.ndarray) -> xr.DataArray:
+        name = self.variable_["long_name"]
+        return xr.DataArray(
+            centres,
+            dims=("cluster", "depth"),
+            coords={
+                "cluster": (
+                    "cluster",
+                    np.arange(centres.shape[0], dtype="int32"),
+                    {"long_name": "cluster number"},
+                ),
+                "depth": ("depth", self.depth_, DEPTH_ATTRS),
+            },
+            name="centres",
+            attrs={
+                "long_name": f"{name} at the cluster centre",
+                "units": self.variable_["units"],
+            },
+        )
+
+    def _counts_dataarray(self, valid_labels: np.ndarray) -> xr.DataArray:
+        n_clusters = self.centres_.sizes["cluster"]
+        return xr.DataArray(
+            np.bincount(valid_labels, minlength=n_clusters).astype("int64"),
+            dims="cluster",
+            coords={"cluster": self.centres_["cluster"]},
+            name="counts",
+            attrs={"long_name": "number of profiles in the cluster"},
+        )
+
+    def result(self) -> xr.Dataset:
+        """Return everything the fit found as one Dataset.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``labels`` on the input's horizontal dims, ``centres`` (cluster,
+            depth), ``counts`` (cluster) and the model's own diagnostics, with the
+            method, its parameters and the clustered variable in ``attrs``.
+        """
+        self._check_fitted()
+        variables = {
+            "labels": self.labels_,
+            "centres": self.centres_,
+            "counts": self.counts_,
+            **self._result_variables(),
+        }
+        dataset = xr.Dataset(variables)
+        dataset.attrs = {
+            "title": f"xvcluster {self.method} clustering of {self.variable_['name']}",
+            "Conventions": "CF-1.8",
+            "xvcluster_model": type(self).__name__,
+            "xvcluster_params": json.dumps(self.get_params()),
+            "xvcluster_axes": json.dumps(
+                {
+                    "latitude": self.axes_.latitude,
+                    "longitude": self.axes_.longitude,
+                    "depth": self.axes_.depth,
+                    "horizontal_dims": self.axes_.horizontal_dims,
+                    "depth_to_km": self.axes_.depth_to_km,
+                }
+            ),
+            "xvcluster_variable": json.dumps(self.variable_),
+            "xvcluster_version": _version(),
+        }
+        return dataset
+
+    def to_netcdf(self, path: str, *, overwrite: bool = False) -> None:
+        """Save the fitted model as netCDF (:meth:`result`), atomically.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write. The file appears whole or not at all.
+        overwrite : bool, default False
+            Replace ``path`` if it exists; otherwise an existing file is an error.
+        """
+        from .io import write_netcdf
+
+        write_netcdf(self.result(), path, overwrite=overwrite)
+
+    @classmethod
+    def _from_result(cls, dataset: xr.Dataset) -> ProfileModel:
+        """Rebuild a fitted model from a Dataset made by :meth:`result`."""
+        model = cls(**json.loads(dataset.attrs["xvcluster_params"]))
+        axes = json.loads(dataset.attrs["xvcluster_axes"])
+        model.axes_ = Axes(
+            **{**axes, "horizontal_dims": tuple(axes["horizontal_dims"])}
+        )
+        model.variable_ = json.loads(dataset.attrs["xvcluster_variable"])
+        model.depth_ = dataset["depth"].values
+        model.centres_ = dataset["centres"]
+        model.labels_ = dataset["labels"]
+        model.counts_ = dataset["counts"]
+        model._restore(dataset)
+        return model
+
+
+def model_class(name: str) -> type[ProfileModel]:
+    """Return the model class saved under ``name`` in a result file."""
+    return _MODEL_CLASSES[name]
+
+
+def _profile_matrix(profiles: xr.DataArray) -> np.ndarray:
+    """Compute profiles ``(..., depth)`` into one ``(profile, depth)`` numpy array."""
+    values = profiles.values
+    return values.reshape(-1, values.shape[-1])
+
+
+def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
+    """Row numbers of the profile matrix in canonical (coordinate-sorted) order."""
+    grid_shape = profiles.shape[:-1]
+    rows = np.arange(int(np.prod(grid_shape))).reshape(grid_shape)
+    indexers = canonical_order(profiles, axes)
+    for axis, dim in enumerate(profiles.dims[:-1]):
+        if dim in indexers:
+            rows = np.take(rows, indexers[dim], axis=axis)
+    return rows.ravel()
+
+
+def _ordered_centres(centres: np.ndarray) -> np.ndarray:
+    """Centres sorted slowest first by mean velocity, ties by values from the top."""
+    keys = [centres[:, column] for column in reversed(range(centres.shape[1]))]
+    order = np.lexsort([*keys, centres.mean(axis=1)])
+    return centres[order]
+
+
+def _variable_description(da: xr.DataArray) -> dict[str, str]:
+    name = "velocity" if da.name is None else str(da.name)
+    return {
+        "name": name,
+        "long_name": str(da.attrs.get("long_name", name)),
+        "units": str(da.attrs.get("units", "")),
+    }
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

@@ -1,0 +1,381 @@
+"""Turn a velocity model into the 1-D depth profiles that get clustered.
+
+Everything here is lazy under dask: the steps are xarray operations and one
+numpy kernel applied along depth with :func:`xarray.apply_ufunc`, so nothing is
+read or computed until a model is fitted or labels are asked for. Depth is kept
+in a single chunk; the horizontal chunks of the input are kept as they are.
+
+The profiles come out on a depth axis called ``depth``, in kilometres below the
+surface, positive down, whatever convention and unit the model stores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+
+from .axes import Axes
+from .errors import DepthWindowWarning, InputError, warn
+
+__all__ = [
+    "DEPTH_ATTRS",
+    "ProfileSpec",
+    "canonical_order",
+    "prepare_profiles",
+    "stack_profiles",
+    "target_depths",
+]
+
+NanPolicy = Literal["drop", "fill"]
+
+DEPTH_ATTRS = {
+    "standard_name": "depth",
+    "long_name": "depth below the surface",
+    "units": "km",
+    "positive": "down",
+}
+
+# Two depths closer than this (km) are the same depth: 1 mm, far below any
+# model's resolution, far above float32 rounding of a coordinate in km.
+_SAME_DEPTH_KM = 1e-6
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """How profiles are cut from a model: depth window, step, thinning, NaN policy.
+
+    Parameters
+    ----------
+    zrange : (float, float), optional
+        Top and bottom of the depth window in km below the surface, inclusive.
+        ``None`` keeps the whole depth range of the data.
+    dz : float, optional
+        Depth step in km of the uniform grid the profiles are resampled to, by
+        linear interpolation along depth only. ``None`` keeps the model's own
+        depth samples inside the window.
+    spacing : int, default 1
+        Keep every ``spacing``-th node along each horizontal dim.
+    nan : {"drop", "fill"}, default "drop"
+        What happens to a profile with missing values in the window. ``"drop"``
+        leaves it out (its label is the fill value). ``"fill"`` first fills gaps
+        *inside* the profile by linear interpolation in depth; a profile whose
+        data does not reach the top or bottom of the window is still dropped,
+        since nothing is ever extrapolated.
+    """
+
+    zrange: tuple[float, float] | None = None
+    dz: float | None = None
+    spacing: int = 1
+    nan: NanPolicy = "drop"
+
+    def __post_init__(self) -> None:
+        if self.zrange is not None:
+            object.__setattr__(self, "zrange", _checked_zrange(self.zrange))
+        if self.dz is not None:
+            object.__setattr__(self, "dz", _checked_dz(self.dz))
+        _check_spacing(self.spacing)
+        if self.nan not in ("drop", "fill"):
+            raise InputError(
+                f"nan={self.nan!r} is not a NaN policy; use 'drop' or 'fill'."
+            )
+
+
+def _checked_zrange(zrange: object) -> tuple[float, float]:
+    try:
+        top, bottom = (float(value) for value in zrange)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise InputError(
+            f"zrange={zrange!r} is not two depths; give (top, bottom) in km, "
+            "for example zrange=(0, 60)."
+        ) from None
+    if not (math.isfinite(top) and math.isfinite(bottom)):
+        raise InputError(f"zrange={zrange!r} has a non-finite end; give finite km.")
+    if top >= bottom:
+        raise InputError(
+            f"zrange={zrange!r} has its top at or below its bottom; give "
+            f"(top, bottom) with top < bottom in km positive down, e.g. "
+            f"({min(top, bottom):g}, {max(top, bottom):g})."
+        )
+    return (top, bottom)
+
+
+def _checked_dz(dz: object) -> float:
+    if isinstance(dz, bool) or not isinstance(dz, Real) or not math.isfinite(dz):
+        raise InputError(f"dz={dz!r} is not a number of km; give e.g. dz=2.0.")
+    if dz <= 0:
+        raise InputError(f"dz={dz!r} must be a positive step in km, e.g. dz=2.0.")
+    return float(dz)
+
+
+def _check_spacing(spacing: object) -> None:
+    if isinstance(spacing, bool) or not isinstance(spacing, Integral):
+        raise InputError(
+            f"spacing={spacing!r} must be a whole number of nodes (1 keeps every "
+            "node, 2 every other one)."
+        )
+    if spacing < 1:
+        raise InputError(f"spacing={spacing!r} must be 1 or more (1 keeps every node).")
+
+
+def _checked_source_depths(depth_km: np.ndarray, name: str) -> np.ndarray:
+    """Validate the model's depths (km, positive down) and return them ascending."""
+    if depth_km.size < 2:
+        raise InputError(
+            f"Depth axis {name!r} has {depth_km.size} value(s); a profile needs at "
+            "least two depths."
+        )
+    if not np.all(np.isfinite(depth_km)):
+        raise InputError(
+            f"Depth axis {name!r} has non-finite values "
+            f"{depth_km[~np.isfinite(depth_km)]!r}; "
+            "drop them with .dropna() or .isel() first."
+        )
+    steps = np.diff(depth_km)
+    if np.any(np.abs(steps) < _SAME_DEPTH_KM):
+        repeated = depth_km[1:][np.abs(steps) < _SAME_DEPTH_KM]
+        raise InputError(
+            f"Depth axis {name!r} repeats the depth(s) {np.unique(repeated)!r} km; "
+            "keep one sample per depth, e.g. with .drop_duplicates(dim)."
+        )
+    if not (np.all(steps > 0) or np.all(steps < 0)):
+        raise InputError(
+            f"Depth axis {name!r} is not sorted (values {depth_km!r} km); sort it "
+            f"with .sortby({name!r})."
+        )
+    return np.sort(depth_km)
+
+
+def target_depths(spec: ProfileSpec, source_km: np.ndarray) -> np.ndarray:
+    """Return the depths (km, ascending) the profiles are sampled at.
+
+    Parameters
+    ----------
+    spec : ProfileSpec
+        The window and step.
+    source_km : numpy.ndarray
+        The model's depths in km below the surface, ascending.
+
+    Returns
+    -------
+    numpy.ndarray
+        The window's depths: the model's own samples when ``spec.dz`` is None,
+        else ``top, top + dz, ...`` down to the bottom of the window.
+
+    Raises
+    ------
+    InputError
+        If the window misses the data or ``dz`` is larger than the window.
+    """
+    shallowest, deepest = float(source_km[0]), float(source_km[-1])
+    top, bottom = spec.zrange if spec.zrange is not None else (shallowest, deepest)
+
+    if bottom < shallowest - _SAME_DEPTH_KM or top > deepest + _SAME_DEPTH_KM:
+        raise InputError(
+            f"zrange={spec.zrange!r} km lies outside the data, which spans "
+            f"{shallowest:g} to {deepest:g} km; choose a window inside that range."
+        )
+    if top < shallowest - _SAME_DEPTH_KM or bottom > deepest + _SAME_DEPTH_KM:
+        warn(
+            f"zrange={spec.zrange!r} km reaches past the data ({shallowest:g} to "
+            f"{deepest:g} km); clipped to ({max(top, shallowest):g}, "
+            f"{min(bottom, deepest):g}) km, since profiles are never extrapolated.",
+            DepthWindowWarning,
+        )
+    top, bottom = max(top, shallowest), min(bottom, deepest)
+
+    if spec.dz is None:
+        inside = (source_km >= top - _SAME_DEPTH_KM) & (
+            source_km <= bottom + _SAME_DEPTH_KM
+        )
+        depths = source_km[inside]
+    else:
+        if spec.dz > bottom - top + _SAME_DEPTH_KM:
+            raise InputError(
+                f"dz={spec.dz!r} km is larger than the depth window ({top:g} to "
+                f"{bottom:g} km, {bottom - top:g} km thick); choose dz below "
+                f"{bottom - top:g} or widen zrange."
+            )
+        count = math.floor((bottom - top) / spec.dz + 1e-9) + 1
+        depths = np.round(top + spec.dz * np.arange(count), 9)
+
+    if depths.size < 2:
+        raise InputError(
+            f"The depth window {(top, bottom)!r} km holds {depths.size} depth "
+            "sample(s); widen zrange or give a dz so that profiles have at least two depths."
+        )
+    return depths
+
+
+def _interpolation_indices(
+    source: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the samples around each target depth, and the upper one's weight.
+
+    A target that falls on a sample uses that sample alone (both indices point
+    at it, weight 0), so a missing value beside it cannot spoil it.
+    """
+    upper = np.clip(np.searchsorted(source, target, side="left"), 1, source.size - 1)
+    lower = upper - 1
+    weight = (target - source[lower]) / (source[upper] - source[lower])
+
+    on_upper = np.abs(target - source[upper]) < _SAME_DEPTH_KM
+    on_lower = np.abs(target - source[lower]) < _SAME_DEPTH_KM
+    lower = np.where(on_upper, upper, lower)
+    upper = np.where(on_lower, lower, upper)
+    weight = np.where(on_upper | on_lower, 0.0, weight)
+    return lower, upper, weight
+
+
+def _resample_last_axis(
+    values: np.ndarray, lower: np.ndarray, upper: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Linear interpolation along the last axis, NaN wherever a neighbour is NaN."""
+    weight = weight.astype(values.dtype)
+    return values[..., lower] * (1 - weight) + values[..., upper] * weight
+
+
+def _float_dtype(da: xr.DataArray) -> np.dtype:
+    if da.dtype.kind == "b" or not np.issubdtype(da.dtype, np.number):
+        raise InputError(
+            f"The model {da.name!r} holds {da.dtype} values, not numbers; pick the "
+            "velocity variable, e.g. ds['vs']."
+        )
+    if np.issubdtype(da.dtype, np.complexfloating):
+        raise InputError(
+            f"The model {da.name!r} holds complex values; give real velocities."
+        )
+    if da.dtype == np.float32:
+        return np.dtype("float32")
+    return np.dtype("float64")
+
+
+def _squeeze_extra_dims(da: xr.DataArray, axes: Axes) -> xr.DataArray:
+    """Drop length-1 dims that are neither depth nor horizontal; refuse longer ones."""
+    extra = [
+        dim for dim in da.dims if dim != axes.depth and dim not in axes.horizontal_dims
+    ]
+    longer = {str(dim): da.sizes[dim] for dim in extra if da.sizes[dim] > 1}
+    if longer:
+        first = next(iter(longer))
+        raise InputError(
+            f"The model has dims {longer!r} besides depth and the horizontal "
+            f"{axes.horizontal_dims!r}; select one, e.g. da.isel({first}=0)."
+        )
+    return da.squeeze(extra, drop=False) if extra else da
+
+
+def prepare_profiles(
+    da: xr.DataArray,
+    axes: Axes,
+    spec: ProfileSpec,
+    depths: np.ndarray | None = None,
+) -> xr.DataArray:
+    """Return the model's profiles on a common depth grid, lazily.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The velocity model, numpy- or dask-backed, dims in any order.
+    axes : Axes
+        Its axes, from :func:`xvcluster.find_axes`.
+    spec : ProfileSpec
+        Window, step, thinning and NaN policy.
+    depths : numpy.ndarray, optional
+        Depths (km below the surface) to sample instead of those ``spec`` gives;
+        a fitted model passes its own so that new data lands on the same grid.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(*axes.horizontal_dims, "depth")``, depth in km positive down and
+        in one chunk, float32 if the model is float32 else float64. Profiles with
+        missing values are kept (as NaN) so that the grid stays whole.
+    """
+    dtype = _float_dtype(da)
+    da = _squeeze_extra_dims(da, axes)
+
+    # Depth as km below the surface, ascending.
+    source_km = axes.depth_km(da)
+    source_sorted = _checked_source_depths(source_km, axes.depth)
+    if source_km[0] > source_km[-1]:
+        da = da.isel({axes.depth: slice(None, None, -1)})
+    da = da.drop_vars(
+        [name for name, coord in da.coords.items() if axes.depth in coord.dims]
+    )
+    da = da.assign_coords({axes.depth: source_sorted}).transpose(
+        *axes.horizontal_dims, axes.depth
+    )
+    if da.chunks is not None:
+        da = da.chunk({axes.depth: -1})
+
+    # Thin the grid, then fill interior gaps if asked.
+    if spec.spacing > 1:
+        da = da.isel(
+            {dim: slice(None, None, spec.spacing) for dim in axes.horizontal_dims}
+        )
+    da = da.astype(dtype, copy=False)
+    if spec.nan == "fill":
+        da = da.interpolate_na(dim=axes.depth, method="linear", use_coordinate=True)
+
+    # Sample the window's depths.
+    if depths is None:
+        depths = target_depths(spec, source_sorted)
+    elif (
+        depths[0] < source_sorted[0] - _SAME_DEPTH_KM
+        or depths[-1] > source_sorted[-1] + _SAME_DEPTH_KM
+    ):
+        raise InputError(
+            f"This model spans {source_sorted[0]:g} to {source_sorted[-1]:g} km, but "
+            f"the fitted model needs {depths[0]:g} to {depths[-1]:g} km; give a model that "
+            "covers the fitted depth window."
+        )
+    lower, upper, weight = _interpolation_indices(source_sorted, depths)
+    profiles = xr.apply_ufunc(
+        _resample_last_axis,
+        da,
+        input_core_dims=[[axes.depth]],
+        output_core_dims=[["__depth_km"]],
+        exclude_dims={axes.depth},
+        kwargs={"lower": lower, "upper": upper, "weight": weight},
+        dask="parallelized",
+        output_dtypes=[dtype],
+        dask_gufunc_kwargs={"output_sizes": {"__depth_km": depths.size}},
+        keep_attrs=True,
+    )
+    profiles = profiles.rename({"__depth_km": "depth"})
+    return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
+
+
+def canonical_order(profiles: xr.DataArray, axes: Axes) -> dict[str, np.ndarray]:
+    """Positional indexers that put the horizontal dims in ascending coordinate order.
+
+    Fitting on profiles in this order makes the result independent of how the
+    model happens to be stored (latitude north to south, longitude descending,
+    nodes shuffled): the same data always meets the seeded initialisation in the
+    same order.
+    """
+    indexers: dict[str, np.ndarray] = {}
+    for dim in axes.horizontal_dims:
+        if dim in profiles.indexes:
+            keys = [np.asarray(profiles[dim].values)]
+        else:
+            keys = [
+                np.asarray(profiles[name].values)
+                for name in (axes.longitude, axes.latitude)
+                if name in profiles.coords and profiles[name].dims == (dim,)
+            ]
+        if keys and all(np.issubdtype(key.dtype, np.number) for key in keys):
+            indexers[dim] = np.lexsort(keys)
+    return indexers
+
+
+def stack_profiles(profiles: xr.DataArray, axes: Axes) -> xr.DataArray:
+    """Stack the horizontal dims into one ``profile`` dim: ``(profile, depth)``."""
+    return profiles.stack(profile=list(axes.horizontal_dims)).transpose(
+        "profile", "depth"
+    )
