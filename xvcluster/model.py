@@ -152,7 +152,7 @@ class ProfileModel:
 
         training = matrix[_canonical_rows(profiles, axes)]
         training = training[~np.isnan(training).any(axis=1)]
-        self._check_enough_profiles(int(valid.sum()), matrix.shape[0])
+        self._check_enough_profiles(int(valid.sum()), profiles["depth"].values)
 
         centres = _ordered_centres(self._fit_centres(training))
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
@@ -180,19 +180,20 @@ class ProfileModel:
         """Fit on ``da`` and return its labels (``labels_``)."""
         return self.fit(da, lat=lat, lon=lon, depth=depth).labels_
 
-    def _check_enough_profiles(self, valid_count: int, total: int) -> None:
+    def _check_enough_profiles(self, valid_count: int, depths: np.ndarray) -> None:
+        window = f"{depths[0]:g} to {depths[-1]:g} km"
         if valid_count == 0:
             raise InputError(
-                f"None of the {total} profiles is complete in the depth window "
-                f"(zrange={self.spec.zrange!r}, nan={self.spec.nan!r}); the data may "
-                "be all NaN there: choose a zrange the data covers, or nan='fill'."
+                f"No profile has values at every depth of the window ({window}, "
+                f"nan={self.spec.nan!r}); the data may be all NaN there: choose a "
+                "zrange the data covers, or nan='fill' for gaps inside profiles."
             )
         needed = self._min_profiles()
         if valid_count < needed:
             raise InputError(
-                f"Only {valid_count} of {total} profiles are complete in the depth "
-                f"window, fewer than the {needed} clusters asked for; ask for fewer "
-                "clusters, widen the data, or use nan='fill'."
+                f"Only {valid_count} profile(s) have values at every depth of the "
+                f"window ({window}), fewer than the {needed} clusters asked for; "
+                "choose a zrange the data covers, nan='fill', or fewer clusters."
             )
 
     # ------------------------------------------------------------ predicting

@@ -206,7 +206,8 @@ def target_depths(spec: ProfileSpec, source_km: np.ndarray) -> np.ndarray:
     if depths.size < 2:
         raise InputError(
             f"The depth window {(top, bottom)!r} km holds {depths.size} depth "
-            "sample(s); widen zrange or give a dz so that profiles have at least two depths."
+            "sample(s); widen zrange or give a dz so that profiles have at least "
+            "two depths."
         )
     return depths
 
@@ -331,8 +332,8 @@ def prepare_profiles(
     ):
         raise InputError(
             f"This model spans {source_sorted[0]:g} to {source_sorted[-1]:g} km, but "
-            f"the fitted model needs {depths[0]:g} to {depths[-1]:g} km; give a model that "
-            "covers the fitted depth window."
+            f"the fitted model needs {depths[0]:g} to {depths[-1]:g} km; give a "
+            "model that covers the fitted depth window."
         )
     lower, upper, weight = _interpolation_indices(source_sorted, depths)
     profiles = xr.apply_ufunc(

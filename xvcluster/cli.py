@@ -1,0 +1,212 @@
+"""The ``xvcluster`` command: the clustering workflow from a shell.
+
+``xvcluster run`` clusters a netCDF velocity model (the bundled PNW10-S example
+when none is given), writes the result Dataset to ``OUT/clusters.nc`` and prints
+a short summary. Bad input ends the run with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import xarray as xr
+
+from .datasets import example_path
+from .errors import InputError, XVClusterError
+from .kmeans import METRICS, KMeans
+from .model import ProfileModel
+
+__all__ = ["main"]
+
+RESULT_FILE = "clusters.nc"
+
+
+def _cluster_count(text: str) -> int | None:
+    if text.lower() == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of clusters; give a whole number or 'auto'"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``xvcluster`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="xvcluster",
+        description="Cluster the depth-velocity profiles of a 3-D velocity model.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run",
+        help="cluster a model and write the results",
+        description=(
+            "Cluster the profiles of MODEL (default: the bundled PNW10-S model) and "
+            f"write the result Dataset to OUT/{RESULT_FILE}."
+        ),
+    )
+    run.add_argument(
+        "model", nargs="?", help="netCDF velocity model (default: example)"
+    )
+    run.add_argument("--var", help="variable to cluster (default: the only one)")
+    run.add_argument("--method", choices=["kmeans"], default="kmeans")
+    run.add_argument(
+        "--k",
+        type=_cluster_count,
+        default=None,
+        metavar="N|auto",
+        help="number of clusters, or 'auto' for the knee of the inertia curve",
+    )
+    run.add_argument(
+        "--krange",
+        type=int,
+        nargs=2,
+        default=(2, 14),
+        metavar=("KMIN", "KMAX"),
+        help="smallest and largest k the knee search tries, inclusive (default 2 14)",
+    )
+    run.add_argument(
+        "--zrange",
+        type=float,
+        nargs=2,
+        metavar=("TOP", "BOTTOM"),
+        help="depth window, km below the surface (default: all depths)",
+    )
+    run.add_argument("--dz", type=float, help="depth step in km (default: model's)")
+    run.add_argument("--spacing", type=int, default=1, help="keep every N-th node")
+    run.add_argument("--nan", choices=["drop", "fill"], default="drop")
+    run.add_argument("--metric", choices=METRICS, default="euclidean")
+    run.add_argument("--random-state", type=int, default=0)
+    run.add_argument("--smooth", type=int, help="odd window to smooth the knee curve")
+    run.add_argument("--lat", help="name of the latitude coordinate")
+    run.add_argument("--lon", help="name of the longitude coordinate")
+    run.add_argument("--depth", help="name of the depth dimension")
+    run.add_argument("--out", default="xvcluster-out", help="output folder")
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace results already in OUT"
+    )
+    return parser
+
+
+def _open_model(path: str | None) -> tuple[xr.Dataset, str]:
+    source = path if path is not None else example_path()
+    if not Path(source).is_file():
+        raise InputError(
+            f"No model file at {source!r}; give the path of a netCDF file."
+        )
+    try:
+        return xr.open_dataset(source, chunks={}), source
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"Cannot read {source!r} as netCDF ({error}); is the file complete?"
+        ) from None
+
+
+def _pick_variable(dataset: xr.Dataset, name: str | None) -> xr.DataArray:
+    if name is not None:
+        if name not in dataset.data_vars:
+            raise InputError(
+                f"No variable {name!r} in the model; choose --var from "
+                f"{sorted(map(str, dataset.data_vars))!r}."
+            )
+        return dataset[name]
+    gridded = [var for var in dataset.data_vars if dataset[var].ndim >= 2]
+    if len(gridded) != 1:
+        raise InputError(
+            f"The model has {len(gridded)} gridded variables "
+            f"{sorted(map(str, gridded))!r}; choose one with --var."
+        )
+    return dataset[gridded[0]]
+
+
+def _build_model(args: argparse.Namespace) -> ProfileModel:
+    kmin, kmax = args.krange
+    return KMeans(
+        args.k,
+        krange=range(kmin, kmax + 1),
+        metric=args.metric,
+        zrange=args.zrange,
+        dz=args.dz,
+        spacing=args.spacing,
+        nan=args.nan,
+        random_state=args.random_state,
+        smooth=args.smooth,
+    )
+
+
+def _summary(model: ProfileModel, variable: xr.DataArray, source: str) -> list[str]:
+    labels = model.labels_
+    clustered = int((labels >= 0).sum())
+    depths = model.depth_
+    lines = [
+        f"{model.method} on {variable.name!r} from {source}",
+        f"profiles: {labels.size} on {dict(labels.sizes)}, {clustered} clustered, "
+        f"{depths.size} depths {depths[0]:g}-{depths[-1]:g} km",
+    ]
+    elbow = getattr(model, "elbow_", None)
+    if elbow is not None:
+        ks = elbow["k"].values
+        lines.append(
+            f"k = {model.n_clusters_} (knee of the inertia curve over k = "
+            f"{ks[0]}..{ks[-1]})"
+        )
+    else:
+        lines.append(f"k = {model.n_clusters_}")
+    units = model.centres_.attrs.get("units", "")
+    lines.append(f"{'cluster':>7}  {'profiles':>8}  mean {variable.name} ({units})")
+    mean_velocity = model.centres_.mean("depth").values
+    for cluster, count, mean in zip(
+        model.counts_["cluster"].values,
+        model.counts_.values,
+        mean_velocity,
+        strict=True,
+    ):
+        lines.append(f"{cluster:>7}  {count:>8}  {mean:.3f}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``xvcluster run`` and return the exit status."""
+    started = time.perf_counter()
+    model = _build_model(args)
+    out = Path(args.out)
+    result_path = out / RESULT_FILE
+    if result_path.exists() and not args.overwrite:
+        raise InputError(
+            f"{str(result_path)!r} exists already; pass --overwrite to replace it, "
+            "or choose another --out."
+        )
+
+    dataset, source = _open_model(args.model)
+    with dataset:
+        variable = _pick_variable(dataset, args.var)
+        model.fit(variable, lat=args.lat, lon=args.lon, depth=args.depth)
+    model.to_netcdf(result_path, overwrite=args.overwrite)
+
+    for line in _summary(model, variable, source):
+        print(line)
+    print(f"wrote {result_path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``xvcluster`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (XVClusterError, FileNotFoundError) as error:
+        print(f"xvcluster: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("xvcluster: interrupted; no result was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
