@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import xarray as xr
 
 from .datasets import example_path
-from .errors import InputError, XVClusterError
+from .errors import InputError, XVClusterError, XVClusterWarning
 from .kmeans import METRICS, KMeans
 from .model import ProfileModel
 
@@ -198,14 +199,24 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xvcluster`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (XVClusterError, FileNotFoundError) as error:
-        print(f"xvcluster: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("xvcluster: interrupted; no result was written", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", XVClusterWarning)
+        try:
+            status = run(args)
+        except (XVClusterError, FileNotFoundError) as error:
+            print(f"xvcluster: error: {error}", file=sys.stderr)
+            status = 2
+        except KeyboardInterrupt:
+            print("xvcluster: interrupted; no result was written", file=sys.stderr)
+            status = 130
+    for warning in caught:
+        if issubclass(warning.category, XVClusterWarning):
+            print(f"xvcluster: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,198 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import xvcluster
+from xvcluster.cli import RESULT_FILE, main
+
+FAST = ["--zrange", "0", "60", "--dz", "5"]
+
+
+def run_cli(capsys, *argv):
+    status = main(["run", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("example")
+    status = main(["run", "--k", "4", *FAST, "--out", str(out)])
+    assert status == 0
+    return out / RESULT_FILE
+
+
+def test_example_run_writes_labels_on_the_models_grid(example_run):
+    vs = xvcluster.open_example()["vs"]
+    with xr.open_dataset(example_run) as result:
+        xr.testing.assert_identical(result["latitude"], vs["latitude"])
+        xr.testing.assert_identical(result["longitude"], vs["longitude"])
+        assert result.sizes["cluster"] == 4
+        assert (
+            int(result["counts"].sum()) == vs.sizes["latitude"] * vs.sizes["longitude"]
+        )
+        np.testing.assert_allclose(result["depth"], np.arange(0, 61, 5.0))
+
+
+def test_saved_run_loads_as_a_model(example_run):
+    model = xvcluster.load_model(example_run)
+    vs = xvcluster.open_example()["vs"]
+    xr.testing.assert_equal(model.predict(vs), model.labels_)
+
+
+def test_summary_names_k_counts_and_file(capsys, tmp_path):
+    status, out, err = run_cli(capsys, "--k", "3", *FAST, "--out", str(tmp_path))
+    assert status == 0
+    assert err == ""
+    assert "k = 3" in out
+    assert str(tmp_path / RESULT_FILE) in out
+    counts = [
+        int(line.split()[1]) for line in out.splitlines() if line[:7].strip().isdigit()
+    ]
+    assert len(counts) == 3
+    assert sum(counts) == 109 * 53
+
+
+def test_second_run_gives_the_same_labels(capsys, tmp_path, example_run):
+    status, _, _ = run_cli(capsys, "--k", "4", *FAST, "--out", str(tmp_path))
+    assert status == 0
+    with (
+        xr.open_dataset(example_run) as first,
+        xr.open_dataset(tmp_path / RESULT_FILE) as second,
+    ):
+        xr.testing.assert_identical(first["labels"], second["labels"])
+
+
+def test_knee_search_is_the_default(capsys, tmp_path):
+    status, out, err = run_cli(
+        capsys, *FAST, "--krange", "2", "6", "--out", str(tmp_path)
+    )
+    assert status == 0
+    # Five points are too few for Kneedle here: the fallback is said in one line.
+    assert err.startswith("xvcluster: warning: Found no knee")
+    assert "knee of the inertia curve over k = 2..6" in out
+    with xr.open_dataset(tmp_path / RESULT_FILE) as result:
+        assert list(result["k"].values) == [2, 3, 4, 5, 6]
+        assert int(result["knee"]) == result.sizes["cluster"]
+
+
+def test_existing_result_is_kept_without_overwrite(capsys, tmp_path):
+    assert run_cli(capsys, "--k", "2", *FAST, "--out", str(tmp_path))[0] == 0
+    before = (tmp_path / RESULT_FILE).read_bytes()
+
+    status, out, err = run_cli(capsys, "--k", "3", *FAST, "--out", str(tmp_path))
+    assert status == 2
+    assert out == ""
+    assert "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / RESULT_FILE).read_bytes() == before
+
+    status, _, _ = run_cli(
+        capsys, "--k", "3", *FAST, "--out", str(tmp_path), "--overwrite"
+    )
+    assert status == 0
+    with xr.open_dataset(tmp_path / RESULT_FILE) as result:
+        assert result.sizes["cluster"] == 3
+
+
+def test_real_model_with_missing_values(capsys, tmp_path):
+    path = str(Path(__file__).parent / "data" / "Cascadia-ANT+RF-Delph2018.r0.1.nc")
+    status, _, _ = run_cli(
+        capsys,
+        path,
+        "--k",
+        "4",
+        "--zrange",
+        "0",
+        "60",
+        "--dz",
+        "4",
+        "--out",
+        str(tmp_path),
+    )
+    assert status == 0
+    with xr.open_dataset(tmp_path / RESULT_FILE, mask_and_scale=False) as result:
+        labels = result["labels"].values
+        assert (labels == -1).any() and (labels >= 0).any()
+        assert int(result["counts"].sum()) == int((labels >= 0).sum())
+
+
+@pytest.fixture
+def two_variable_model(tmp_path):
+    vs = xvcluster.open_example()["vs"].isel(
+        latitude=slice(0, 10), longitude=slice(0, 10)
+    )
+    path = tmp_path / "two.nc"
+    xr.Dataset({"vs": vs, "vp": vs * 1.75}).to_netcdf(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["missing.nc"], "No model file"),
+        (["--k", "-3"], "n_clusters=-3"),
+        (["--k", "1"], "n_clusters=1"),
+        (["--zrange", "60", "0"], "zrange"),
+        (["--dz", "0"], "dz=0"),
+        (["--spacing", "0"], "spacing=0"),
+        (["--var", "rho"], "No variable 'rho'"),
+        (["--zrange", "300", "400"], "outside the data"),
+        (["--krange", "2", "3"], "krange"),
+    ],
+)
+def test_bad_input_ends_with_one_line(capsys, tmp_path, argv, message):
+    status, out, err = run_cli(capsys, *argv, "--out", str(tmp_path))
+    assert status == 2
+    assert out == ""
+    assert err.startswith("xvcluster: error: ")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / RESULT_FILE).exists()
+
+
+def test_several_variables_need_var(capsys, tmp_path, two_variable_model):
+    status, _, err = run_cli(capsys, str(two_variable_model), "--out", str(tmp_path))
+    assert status == 2
+    assert "--var" in err and "'vp'" in err and "'vs'" in err
+
+    status, out, _ = run_cli(
+        capsys,
+        str(two_variable_model),
+        "--var",
+        "vp",
+        "--k",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert status == 0
+    assert "'vp'" in out
+
+
+def test_corrupt_model_file_is_named(capsys, tmp_path):
+    broken = tmp_path / "broken.nc"
+    broken.write_bytes(b"CDF\x01 this is not really netCDF")
+    status, _, err = run_cli(capsys, str(broken), "--out", str(tmp_path / "out"))
+    assert status == 2
+    assert str(broken) in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_command_line_error_has_no_traceback(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "xvcluster", "run", "--k", "0", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 2
+    assert "Traceback" not in finished.stderr
+    assert finished.stderr.strip().splitlines() == [
+        line
+        for line in finished.stderr.strip().splitlines()
+        if "xvcluster: error" in line
+    ]
