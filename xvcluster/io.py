@@ -6,11 +6,10 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from .errors import ModelFileError, OutputExistsError
-from .model import MISSING_LABEL, ProfileModel, model_class
+from .model import ProfileModel, model_class
 
 __all__ = ["load_model", "write_netcdf"]
 
@@ -105,7 +104,9 @@ def load_model(path: str | os.PathLike) -> ProfileModel:
             f"{name!r}); write one with model.to_netcdf(path)."
         ) from None
 
-    labels = dataset["labels"]
-    labels.attrs.pop("_FillValue", None)
-    labels.encoding["_FillValue"] = np.int32(MISSING_LABEL)
+    # Read undecoded so that labels stay int32 with -1; the fill values go back
+    # to the encoding, where decoding would have put them.
+    for variable in dataset.variables.values():
+        if "_FillValue" in variable.attrs:
+            variable.encoding["_FillValue"] = variable.attrs.pop("_FillValue")
     return cls._from_result(dataset)

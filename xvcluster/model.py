@@ -150,8 +150,8 @@ class ProfileModel:
         matrix = _profile_matrix(profiles)
         valid = ~np.isnan(matrix).any(axis=1)
 
-        training = matrix[_canonical_rows(profiles, axes)]
-        training = training[~np.isnan(training).any(axis=1)]
+        canonical_rows = _canonical_rows(profiles, axes)
+        training = matrix[canonical_rows[valid[canonical_rows]]]
         self._check_enough_profiles(int(valid.sum()), profiles["depth"].values)
 
         centres = _ordered_centres(self._fit_centres(training))
