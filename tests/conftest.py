@@ -167,9 +167,8 @@ def _make_model(
     lon = np.linspace(-125.0, -120.0, nlon)
 
     provinces = province_map(n_provinces, nlat, nlon)
-    values = np.stack(
-        [province_profile(p, depth_km) for p in range(n_provinces)]
-    )[provinces]  # (lat, lon, depth)
+    centres = np.stack([province_profile(p, depth_km) for p in range(n_provinces)])
+    values = centres[provinces]  # (lat, lon, depth)
     values = values + rng.normal(0.0, noise, values.shape)
     if missing:
         flat = rng.choice(nlat * nlon, size=missing, replace=False)

@@ -180,6 +180,18 @@ def _depth_scale_km(da: xr.DataArray, depth: str) -> float:
     return -scale if upward else scale
 
 
+def _depth_candidates(da: xr.DataArray) -> dict[Hashable, xr.DataArray]:
+    """Dims and 1-D coordinates: where a depth axis may be."""
+    candidates: dict[Hashable, xr.DataArray] = {
+        dim: da.coords[dim] if dim in da.coords else xr.DataArray(dims=())
+        for dim in da.dims
+    }
+    for name, coord in da.coords.items():
+        if coord.ndim == 1 and name not in candidates:
+            candidates[name] = coord
+    return candidates
+
+
 def _horizontal_candidates(
     da: xr.DataArray, depth: str
 ) -> dict[Hashable, xr.DataArray]:
@@ -237,19 +249,22 @@ def find_axes(
     >>> xvcluster.find_axes(vs)
     Axes(latitude='latitude', longitude='longitude', depth='depth', horizontal_dims=('latitude', 'longitude'), depth_to_km=1.0)
     """  # noqa: E501
-    depth_candidates = {
-        dim: da.coords[dim] if dim in da.coords else xr.DataArray(dims=())
-        for dim in da.dims
-    }
     depth_name = (
         _checked_override(da, depth, "depth")
         if depth is not None
-        else _search("depth", depth_candidates, da.dims)
+        else _search("depth", _depth_candidates(da), da.dims)
     )
     if depth_name not in da.dims:
+        dim = da[depth_name].dims[0] if da[depth_name].ndim == 1 else None
+        fix = f".swap_dims({{{dim!r}: {depth_name!r}}})" if dim else ".swap_dims()"
         raise AxisError(
             f"Depth axis {depth_name!r} is a coordinate but not a dim of this "
-            f"DataArray (dims {da.dims!r}); use .swap_dims() to make it one."
+            f"DataArray (dims {da.dims!r}); make it one with {fix}."
+        )
+    if depth_name not in da.coords:
+        raise AxisError(
+            f"Depth dim {depth_name!r} has no coordinate values, so its depths are "
+            f"unknown; assign them, e.g. da.assign_coords({depth_name}=depths_km)."
         )
 
     horizontal = _horizontal_candidates(da, depth_name)
