@@ -109,4 +109,11 @@ def load_model(path: str | os.PathLike) -> ProfileModel:
     for variable in dataset.variables.values():
         if "_FillValue" in variable.attrs:
             variable.encoding["_FillValue"] = variable.attrs.pop("_FillValue")
-    return cls._from_result(dataset)
+    try:
+        return cls._from_result(dataset)
+    except (KeyError, ValueError, TypeError) as error:
+        raise ModelFileError(
+            f"{str(path)!r} names the model {name!r} but is incomplete or damaged "
+            f"({type(error).__name__}: {error}); write it again with "
+            "model.to_netcdf(path)."
+        ) from None

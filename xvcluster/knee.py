@@ -63,6 +63,13 @@ def smooth_curve(values: Sequence[float], window: int) -> np.ndarray:
     -------
     numpy.ndarray
         The smoothed curve, same length.
+
+    Notes
+    -----
+    Smoothing steadies a noisy curve (k-means runs that land in poorer minima
+    at some k), but it also rounds a sharp bend: on a clean curve whose inertia
+    collapses at one k, the knee of the smoothed curve can come one step later.
+    That is why the knee search does not smooth unless asked.
     """
     from scipy.signal import savgol_filter
 
@@ -82,7 +89,7 @@ def smooth_curve(values: Sequence[float], window: int) -> np.ndarray:
 def _farthest_below_chord(ks: np.ndarray, curve: np.ndarray) -> int | None:
     """The k farthest below the chord of the normalised curve, or None."""
     span = curve.max() - curve.min()
-    if span <= 0:
+    if not np.isfinite(span) or span <= 0:
         return None
     x = (ks - ks[0]) / (ks[-1] - ks[0])
     y = (curve - curve.min()) / span
@@ -116,11 +123,13 @@ def find_knee(
 
     ks_array = np.asarray(ks, dtype="float64")
     curve_array = np.asarray(curve, dtype="float64")
-    locator = KneeLocator(
-        ks_array, curve_array, S=sensitivity, curve="convex", direction="decreasing"
-    )
-    if locator.knee is not None:
-        return round(locator.knee)
+    has_shape = np.all(np.isfinite(curve_array)) and np.ptp(curve_array) > 0
+    if has_shape:
+        locator = KneeLocator(
+            ks_array, curve_array, S=sensitivity, curve="convex", direction="decreasing"
+        )
+        if locator.knee is not None:
+            return round(locator.knee)
 
     fallback = _farthest_below_chord(ks_array, curve_array)
     if fallback is None:
