@@ -196,3 +196,17 @@ def test_command_line_error_has_no_traceback(tmp_path):
         for line in finished.stderr.strip().splitlines()
         if "xvcluster: error" in line
     ]
+
+
+def test_window_the_data_do_not_fill_gets_a_better_one_suggested(capsys, tmp_path):
+    # Delph2018 starts 3 km above sea level, where most nodes have no values.
+    path = str(Path(__file__).parent / "data" / "Cascadia-ANT+RF-Delph2018.r0.1.nc")
+    status, _, err = run_cli(capsys, path, "--k", "4", "--out", str(tmp_path))
+    assert status == 2
+    assert "window (-3 to 80 km)" in err
+    assert "try zrange=(0, 80)" in err
+
+    status, _, _ = run_cli(
+        capsys, path, "--k", "4", "--zrange", "0", "80", "--out", str(tmp_path)
+    )
+    assert status == 0

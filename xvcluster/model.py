@@ -152,7 +152,7 @@ class ProfileModel:
 
         canonical_rows = _canonical_rows(profiles, axes)
         training = matrix[canonical_rows[valid[canonical_rows]]]
-        self._check_enough_profiles(int(valid.sum()), profiles["depth"].values)
+        self._check_enough_profiles(matrix, valid, profiles["depth"].values)
 
         centres = _ordered_centres(self._fit_centres(training))
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
@@ -180,21 +180,31 @@ class ProfileModel:
         """Fit on ``da`` and return its labels (``labels_``)."""
         return self.fit(da, lat=lat, lon=lon, depth=depth).labels_
 
-    def _check_enough_profiles(self, valid_count: int, depths: np.ndarray) -> None:
+    def _check_enough_profiles(
+        self, matrix: np.ndarray, valid: np.ndarray, depths: np.ndarray
+    ) -> None:
+        valid_count, needed = int(valid.sum()), self._min_profiles()
+        if valid_count >= needed:
+            return
+
         window = f"{depths[0]:g} to {depths[-1]:g} km"
-        if valid_count == 0:
+        if np.isnan(matrix).all():
             raise InputError(
-                f"No profile has values at every depth of the window ({window}, "
-                f"nan={self.spec.nan!r}); the data may be all NaN there: choose a "
-                "zrange the data covers, or nan='fill' for gaps inside profiles."
+                f"The data are all NaN in the depth window ({window}); choose a "
+                "zrange the data cover."
             )
-        needed = self._min_profiles()
-        if valid_count < needed:
-            raise InputError(
-                f"Only {valid_count} profile(s) have values at every depth of the "
-                f"window ({window}), fewer than the {needed} clusters asked for; "
-                "choose a zrange the data covers, nan='fill', or fewer clusters."
-            )
+        problem = (
+            f"No profile has values at every depth of the window ({window})"
+            if valid_count == 0
+            else f"Only {valid_count} profile(s) have values at every depth of the "
+            f"window ({window}), fewer than the {needed} clusters asked for"
+        )
+        fixes = [
+            _better_window(matrix, depths),
+            "nan='fill' to fill gaps inside profiles",
+            "fewer clusters" if valid_count else None,
+        ]
+        raise InputError(f"{problem}; try {', or '.join(filter(None, fixes))}.")
 
     # ------------------------------------------------------------ predicting
 
@@ -400,6 +410,19 @@ def _profile_matrix(profiles: xr.DataArray) -> np.ndarray:
     """Compute profiles ``(..., depth)`` into one ``(profile, depth)`` numpy array."""
     values = profiles.values
     return values.reshape(-1, values.shape[-1])
+
+
+def _better_window(matrix: np.ndarray, depths: np.ndarray) -> str:
+    """Suggest the longest run of depths at which most profiles have values."""
+    coverage = (~np.isnan(matrix)).mean(axis=0)
+    well_covered = np.concatenate([[False], coverage >= 0.9 * coverage.max(), [False]])
+    edges = np.flatnonzero(np.diff(well_covered.astype(int)))
+    starts, stops = edges[::2], edges[1::2]
+    longest = int(np.argmax(stops - starts))
+    top, bottom = depths[starts[longest]], depths[stops[longest] - 1]
+    if stops[longest] - starts[longest] < 2 or (top, bottom) == (depths[0], depths[-1]):
+        return "a zrange the data cover"
+    return f"zrange=({top:g}, {bottom:g}), where most profiles have values"
 
 
 def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
