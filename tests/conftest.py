@@ -5,6 +5,10 @@ Fixtures
 pnw_vs
     The bundled PNW10-S model, ``xvcluster.open_example()["vs"]``, in memory
     (float32, dims ``(depth, latitude, longitude)`` = 41 x 109 x 53, no NaN).
+pnw, delph
+    The same two models loaded once per run and shared: never change them.
+pnw_model, delph_model
+    k-means fits (k=5 and k=4, 0-60 km every 2 km) shared by the whole run.
 delph_vs
     ``tests/data/Cascadia-ANT+RF-Delph2018.r0.1.nc`` variable ``Vs`` in memory
     (float64, 84 depths from -3 to 80 km x 46 x 25, about 18 % NaN, 2-D
@@ -33,6 +37,8 @@ import xvcluster
 DATA = Path(__file__).parent / "data"
 DELPH_PATH = DATA / "Cascadia-ANT+RF-Delph2018.r0.1.nc"
 
+WINDOW = {"zrange": (0, 60), "dz": 2.0}
+
 DEFAULT_DEPTHS_KM = np.arange(0.0, 81.0, 5.0)  # 0, 5, ..., 80 km: 17 depths
 
 
@@ -40,27 +46,41 @@ DEFAULT_DEPTHS_KM = np.arange(0.0, 81.0, 5.0)  # 0, 5, ..., 80 km: 17 depths
 
 
 @pytest.fixture(scope="session")
-def _pnw_vs_loaded() -> xr.DataArray:
+def pnw() -> xr.DataArray:
+    """PNW10-S loaded once for the whole run: read it, never change it."""
     with xvcluster.open_example() as dataset:
         return dataset["vs"].load()
 
 
 @pytest.fixture(scope="session")
-def _delph_vs_loaded() -> xr.DataArray:
+def delph() -> xr.DataArray:
+    """Delph2018 loaded once for the whole run: read it, never change it."""
     with xr.open_dataset(DELPH_PATH) as dataset:
         return dataset["Vs"].load()
 
 
 @pytest.fixture
-def pnw_vs(_pnw_vs_loaded) -> xr.DataArray:
+def pnw_vs(pnw) -> xr.DataArray:
     """The bundled PNW10-S shear-velocity model (a fresh copy per test)."""
-    return _pnw_vs_loaded.copy(deep=True)
+    return pnw.copy(deep=True)
 
 
 @pytest.fixture
-def delph_vs(_delph_vs_loaded) -> xr.DataArray:
+def delph_vs(delph) -> xr.DataArray:
     """The NaN-rich Delph et al. (2018) Cascadia model (a fresh copy per test)."""
-    return _delph_vs_loaded.copy(deep=True)
+    return delph.copy(deep=True)
+
+
+@pytest.fixture(scope="session")
+def pnw_model(pnw) -> xvcluster.KMeans:
+    """k-means with k=5 on PNW10-S, 0-60 km every 2 km, fitted once per run."""
+    return xvcluster.KMeans(5, **WINDOW).fit(pnw)
+
+
+@pytest.fixture(scope="session")
+def delph_model(delph) -> xvcluster.KMeans:
+    """k-means with k=4 on Delph2018, 0-60 km every 2 km, fitted once per run."""
+    return xvcluster.KMeans(4, **WINDOW).fit(delph)
 
 
 # ------------------------------------------------------------ synthetic model

@@ -15,32 +15,9 @@ import xvcluster
 from xvcluster import KMeans, ModelFileError, OutputExistsError
 
 DELPH_PATH = Path(__file__).parent / "data" / "Cascadia-ANT+RF-Delph2018.r0.1.nc"
-WINDOW = {"zrange": (0, 60), "dz": 2.0}
 
 
-# ------------------------------------------------------------ module fixtures
-
-
-@pytest.fixture(scope="module")
-def pnw() -> xr.DataArray:
-    with xvcluster.open_example() as dataset:
-        return dataset["vs"].load()
-
-
-@pytest.fixture(scope="module")
-def delph() -> xr.DataArray:
-    with xr.open_dataset(DELPH_PATH) as dataset:
-        return dataset["Vs"].load()
-
-
-@pytest.fixture(scope="module")
-def pnw_model(pnw) -> KMeans:
-    return KMeans(5, **WINDOW).fit(pnw)
-
-
-@pytest.fixture(scope="module")
-def delph_model(delph) -> KMeans:
-    return KMeans(4, **WINDOW).fit(delph)
+# ------------------------------------------------------------------ fixtures
 
 
 @pytest.fixture

@@ -32,32 +32,6 @@ def _horizontal_coords(da: xr.DataArray, depth: str = "depth") -> xr.Dataset:
     return da.isel({depth: 0}, drop=True).coords.to_dataset()
 
 
-# ------------------------------------------------------------ module fixtures
-# Fitting PNW10-S takes a moment: fit once per module, never mutate.
-
-
-@pytest.fixture(scope="module")
-def pnw() -> xr.DataArray:
-    with xvcluster.open_example() as dataset:
-        return dataset["vs"].load()
-
-
-@pytest.fixture(scope="module")
-def pnw_model(pnw) -> KMeans:
-    return KMeans(5, **PNW_WINDOW).fit(pnw)
-
-
-@pytest.fixture(scope="module")
-def delph() -> xr.DataArray:
-    with xr.open_dataset(DELPH_PATH) as dataset:
-        return dataset["Vs"].load()
-
-
-@pytest.fixture(scope="module")
-def delph_model(delph) -> KMeans:
-    return KMeans(4, **PNW_WINDOW).fit(delph)
-
-
 # ------------------------------------------------------ the partition itself
 
 
