@@ -27,7 +27,6 @@ __all__ = [
     "ProfileSpec",
     "canonical_order",
     "prepare_profiles",
-    "stack_profiles",
     "target_depths",
 ]
 
@@ -373,10 +372,3 @@ def canonical_order(profiles: xr.DataArray, axes: Axes) -> dict[str, np.ndarray]
         if keys and all(np.issubdtype(key.dtype, np.number) for key in keys):
             indexers[dim] = np.lexsort(keys)
     return indexers
-
-
-def stack_profiles(profiles: xr.DataArray, axes: Axes) -> xr.DataArray:
-    """Stack the horizontal dims into one ``profile`` dim: ``(profile, depth)``."""
-    return profiles.stack(profile=list(axes.horizontal_dims)).transpose(
-        "profile", "depth"
-    )
