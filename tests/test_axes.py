@@ -53,32 +53,20 @@ def test_axis_error_is_catchable_as_each_family(catch):
 # --------------------------------------------------------------- detection
 
 
-def test_detects_from_cf_standard_name():
+@pytest.mark.parametrize(
+    "standard_names",
+    [("depth", "latitude", "longitude"), (" Depth ", "LATITUDE", "Longitude")],
+    ids=["as-written", "case-and-blank-insensitive"],
+)
+def test_detects_from_cf_standard_name(standard_names):
     da = grid(
         names=("k", "p", "q"),
-        attrs=(
-            {"standard_name": "depth"},
-            {"standard_name": "latitude"},
-            {"standard_name": "longitude"},
-        ),
+        attrs=tuple({"standard_name": name} for name in standard_names),
     )
     axes = find_axes(da)
     assert (axes.latitude, axes.longitude, axes.depth) == ("p", "q", "k")
     assert axes.horizontal_dims == ("p", "q")
     assert axes.depth_to_km == 1.0
-
-
-def test_standard_name_is_case_and_blank_insensitive():
-    da = grid(
-        names=("k", "p", "q"),
-        attrs=(
-            {"standard_name": " Depth "},
-            {"standard_name": "LATITUDE"},
-            {"standard_name": "Longitude"},
-        ),
-    )
-    axes = find_axes(da)
-    assert (axes.latitude, axes.longitude, axes.depth) == ("p", "q", "k")
 
 
 def test_detects_latitude_and_longitude_from_units():

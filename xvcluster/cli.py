@@ -18,6 +18,7 @@ import xarray as xr
 
 from .datasets import example_path
 from .errors import InputError, XVClusterError, XVClusterWarning
+from .io import check_writable
 from .kmeans import METRICS, KMeans
 from .model import ProfileModel
 
@@ -177,18 +178,15 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     model = _build_model(args)
     out = Path(args.out)
-    result_path = out / RESULT_FILE
-    if result_path.exists() and not args.overwrite:
-        raise InputError(
-            f"{str(result_path)!r} exists already; pass --overwrite to replace it, "
-            "or choose another --out."
-        )
+    # Refuse an existing result before the fit, not after it.
+    result_path = check_writable(out / RESULT_FILE, overwrite=args.overwrite)
 
     dataset, source = _open_model(args.model)
     with dataset:
         variable = _pick_variable(dataset, args.var)
         model.fit(variable, lat=args.lat, lon=args.lon, depth=args.depth)
-    model.to_netcdf(result_path, overwrite=args.overwrite)
+        # Lazy coordinates (e.g. 2-D easting) are read while writing: keep it open.
+        model.to_netcdf(result_path, overwrite=args.overwrite)
 
     for line in _summary(model, variable, source):
         print(line)

@@ -11,7 +11,24 @@ import xarray as xr
 from .errors import ModelFileError, OutputExistsError
 from .model import ProfileModel, model_class
 
-__all__ = ["load_model", "write_netcdf"]
+__all__ = ["check_writable", "load_model", "write_netcdf"]
+
+
+def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Refuse an existing ``path`` unless ``overwrite``; return it as a Path.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{str(path)!r} exists already; pass overwrite=True (--overwrite on the "
+            "command line) to replace it, or choose another path."
+        )
+    return path
 
 
 def write_netcdf(
@@ -41,12 +58,7 @@ def write_netcdf(
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{str(path)!r} exists already; pass overwrite=True (--overwrite on the "
-            "command line) to replace it, or choose another path."
-        )
+    path = check_writable(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
 
     handle, temporary = tempfile.mkstemp(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from numbers import Integral
 from typing import Any
 
@@ -19,10 +20,17 @@ __all__ = ["METRICS", "KMeans"]
 METRICS = ("euclidean", "dtw", "softdtw")
 
 
-def _time_series_kmeans() -> type:
-    """Import tslearn's k-means, without its notice about the optional h5py."""
+@contextmanager
+def _without_h5py_notice() -> Iterator[None]:
+    """Hide tslearn's import-time notice that the optional h5py is missing."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="h5py not installed")
+        yield
+
+
+def _time_series_kmeans() -> type:
+    """Import tslearn's k-means (lazily: tslearn takes seconds to import)."""
+    with _without_h5py_notice():
         from tslearn.clustering import TimeSeriesKMeans
     return TimeSeriesKMeans
 
@@ -210,8 +218,7 @@ class KMeans(ProfileModel):
 
             return cdist(profiles, centres, metric="euclidean")
 
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="h5py not installed")
+        with _without_h5py_notice():
             from tslearn.metrics import cdist_dtw, cdist_soft_dtw
 
         if self.metric == "dtw":

@@ -14,7 +14,7 @@ data therefore gets the same numbers on every run.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -356,15 +356,7 @@ class ProfileModel:
             "Conventions": "CF-1.8",
             "xvcluster_model": type(self).__name__,
             "xvcluster_params": json.dumps(self.get_params()),
-            "xvcluster_axes": json.dumps(
-                {
-                    "latitude": self.axes_.latitude,
-                    "longitude": self.axes_.longitude,
-                    "depth": self.axes_.depth,
-                    "horizontal_dims": self.axes_.horizontal_dims,
-                    "depth_to_km": self.axes_.depth_to_km,
-                }
-            ),
+            "xvcluster_axes": json.dumps(asdict(self.axes_)),
             "xvcluster_variable": json.dumps(self.variable_),
             "xvcluster_version": _version(),
         }
