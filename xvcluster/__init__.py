@@ -33,6 +33,7 @@ from .io import load_model
 from .kmeans import KMeans
 from .model import MISSING_LABEL, ProfileModel
 from .profiles import ProfileSpec
+from .progress import get_options, set_options
 
 __all__ = [
     "MISSING_LABEL",
@@ -52,6 +53,8 @@ __all__ = [
     "__version__",
     "example_path",
     "find_axes",
+    "get_options",
     "load_model",
     "open_example",
+    "set_options",
 ]
