@@ -1,0 +1,355 @@
+"""Exact euclidean k-means: Lloyd iterations as sums over blocks of profiles.
+
+One Lloyd iteration gives every profile to its nearest centre, then moves each
+centre to the mean of its members. That mean needs only, per cluster, the sum
+of the members and how many there are, and both add up over any split of the
+profiles into blocks. An iteration is therefore one pass that sums per-block
+statistics:
+
+- in memory, over row batches of one numpy array (:func:`statistics_in_memory`);
+- on dask, over the chunks of the grid (:func:`statistics_over_blocks`), with
+  whatever scheduler is active, a ``dask.distributed`` client included.
+
+Both passes give the same partition from the same initial centres; only the
+order in which floating-point sums are added differs.
+
+The initial centres come from a seeded sample of the profiles
+(:func:`seeded_centres`): greedy k-means++ on the sample, refined by Lloyd
+iterations on the sample, from several starts, keeping the start of lowest
+inertia. Several starts make it unlikely that two seeds land in one province
+and leave another without, the poor local minimum a single start often finds.
+
+Several problems (one per k of a knee search) can share each pass: their
+centres are stacked so that one matrix product serves them all.
+
+Distances come from ``|x|^2 - 2 x.c + |c|^2`` with one BLAS matrix product per
+batch, in float64 whatever the stored dtype, so that a float32 model is never
+copied whole as float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "BATCH_ROWS",
+    "SAMPLE_SIZE",
+    "LloydResult",
+    "block_statistics",
+    "euclidean_distances",
+    "kmeans_plusplus",
+    "lloyd",
+    "nearest_labels",
+    "sample_positions",
+    "seeded_centres",
+    "statistics_in_memory",
+    "statistics_over_blocks",
+]
+
+SAMPLE_SIZE = 16_384
+"""Profiles drawn (seeded) to choose the initial centres."""
+
+BATCH_ROWS = 16_384
+"""Profiles per batch of the in-memory pass: bounds the float64 working copy."""
+
+Statistics = tuple[np.ndarray, np.ndarray, float]
+"""Per cluster: sum of the members ``(k, depth)``, member counts ``(k,)``; and
+the sum of squared distances of all members to their centre."""
+
+Pass = Callable[[Sequence[np.ndarray]], list[Statistics]]
+"""One pass over the data: statistics of each centre set given."""
+
+
+@dataclass(frozen=True)
+class LloydResult:
+    """Where Lloyd iterations stopped.
+
+    Attributes
+    ----------
+    centres : numpy.ndarray
+        Centres ``(cluster, depth)``, float64.
+    counts : numpy.ndarray
+        Members of each centre in the last assignment.
+    inertia : float
+        Mean squared distance from each profile to its centre.
+    n_iter : int
+        Passes made over the data.
+    """
+
+    centres: np.ndarray
+    counts: np.ndarray
+    inertia: float
+    n_iter: int
+
+
+def _squared_distances(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared euclidean distances ``(row, centre)`` by one matrix product."""
+    row_norms = np.einsum("ij,ij->i", rows, rows)
+    centre_norms = np.einsum("ij,ij->i", centres, centres)
+    squared = row_norms[:, None] - 2.0 * (rows @ centres.T) + centre_norms[None, :]
+    return np.maximum(squared, 0.0, out=squared)
+
+
+def euclidean_distances(profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Euclidean distances ``(profile, centre)``, in float64 batches.
+
+    Parameters
+    ----------
+    profiles : numpy.ndarray
+        Complete profiles ``(profile, depth)``, any float dtype.
+    centres : numpy.ndarray
+        Centres ``(cluster, depth)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 distances.
+    """
+    centres = np.asarray(centres, dtype="float64")
+    distances = np.empty((profiles.shape[0], centres.shape[0]), dtype="float64")
+    for start in range(0, profiles.shape[0], BATCH_ROWS):
+        batch = profiles[start : start + BATCH_ROWS].astype("float64")
+        distances[start : start + batch.shape[0]] = _squared_distances(batch, centres)
+    return np.sqrt(distances, out=distances)
+
+
+def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of each profile of a block ``(..., depth)``.
+
+    Profiles with a missing value get -1.
+    """
+    rows = block.reshape(-1, block.shape[-1])
+    complete = ~np.isnan(rows).any(axis=1)
+    labels = np.full(rows.shape[0], -1, dtype="int32")
+    if complete.any():
+        squared = _squared_distances(rows[complete].astype("float64"), centres)
+        labels[complete] = squared.argmin(axis=1)
+    return labels.reshape(block.shape[:-1])
+
+
+def block_statistics(
+    block: np.ndarray, centre_sets: Sequence[np.ndarray]
+) -> list[Statistics]:
+    """Lloyd statistics of one block of profiles for each set of centres.
+
+    Parameters
+    ----------
+    block : numpy.ndarray
+        Profiles ``(..., depth)``; those with a missing value are left out.
+    centre_sets : sequence of numpy.ndarray
+        Centres ``(k, depth)`` of each problem.
+
+    Returns
+    -------
+    list of (sums, counts, squared distance sum)
+        One entry per centre set.
+    """
+    rows = block.reshape(-1, block.shape[-1])
+    rows = rows[~np.isnan(rows).any(axis=1)].astype("float64")
+    squared = _squared_distances(rows, np.concatenate(centre_sets))
+
+    statistics = []
+    first = 0
+    for centres in centre_sets:
+        own = squared[:, first : first + centres.shape[0]]
+        first += centres.shape[0]
+        nearest = own.argmin(axis=1)
+        members = (nearest[:, None] == np.arange(centres.shape[0])).astype("float64")
+        statistics.append(
+            (
+                members.T @ rows,
+                np.bincount(nearest, minlength=centres.shape[0]),
+                float(own[np.arange(rows.shape[0]), nearest].sum()),
+            )
+        )
+    return statistics
+
+
+def _summed(parts: Sequence[list[Statistics]]) -> list[Statistics]:
+    """Add the statistics of several blocks, problem by problem."""
+    return [
+        (
+            sum(part[0] for part in per_problem),
+            sum(part[1] for part in per_problem),
+            sum(part[2] for part in per_problem),
+        )
+        for per_problem in zip(*parts, strict=True)
+    ]
+
+
+def statistics_in_memory(profiles: np.ndarray) -> Pass:
+    """A pass over a numpy array of complete profiles, in row batches."""
+
+    def one_pass(centre_sets: Sequence[np.ndarray]) -> list[Statistics]:
+        return _summed(
+            [
+                block_statistics(profiles[start : start + BATCH_ROWS], centre_sets)
+                for start in range(0, profiles.shape[0], BATCH_ROWS)
+            ]
+        )
+
+    return one_pass
+
+
+def statistics_over_blocks(profiles) -> Pass:
+    """A pass over the chunks of a dask array of profiles ``(..., depth)``.
+
+    Each pass is one ``dask.compute``: the blocks are read (again) from their
+    source, reduced to small statistics where they are, and summed. On a
+    ``dask.distributed`` cluster the blocks never leave the workers.
+    """
+    import dask
+
+    blocks = list(profiles.to_delayed().ravel())
+
+    def one_pass(centre_sets: Sequence[np.ndarray]) -> list[Statistics]:
+        centre_sets = [np.asarray(centres) for centres in centre_sets]
+        parts = [dask.delayed(block_statistics)(block, centre_sets) for block in blocks]
+        (total,) = dask.compute(dask.delayed(_summed)(parts))
+        return total
+
+    return one_pass
+
+
+def _moved_centres(
+    centres: np.ndarray, sums: np.ndarray, counts: np.ndarray, sample: np.ndarray
+) -> np.ndarray:
+    """Centres moved to their members' mean; an empty one to a far sample profile."""
+    moved = centres.copy()
+    filled = counts > 0
+    moved[filled] = sums[filled] / counts[filled, None]
+
+    empty = np.flatnonzero(~filled)
+    if empty.size:
+        farthest_first = np.argsort(
+            -_squared_distances(sample, moved[filled]).min(axis=1), kind="stable"
+        )
+        moved[empty] = sample[farthest_first[: empty.size]]
+    return moved
+
+
+def lloyd(
+    one_pass: Pass,
+    initial_centres: Sequence[np.ndarray],
+    sample: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+    on_pass: Callable[[], None] | None = None,
+) -> list[LloydResult]:
+    """Run Lloyd iterations for one or more centre sets, sharing each pass.
+
+    Parameters
+    ----------
+    one_pass : callable
+        A pass over the data (:func:`statistics_in_memory`,
+        :func:`statistics_over_blocks`).
+    initial_centres : sequence of numpy.ndarray
+        Starting centres ``(k, depth)`` of each problem.
+    sample : numpy.ndarray
+        Complete profiles (float64) an emptied cluster is re-seeded from.
+    max_iter : int
+        Passes at most.
+    tol : float
+        A problem stops when its inertia changes by less than this.
+    on_pass : callable, optional
+        Called after each pass (progress).
+
+    Returns
+    -------
+    list of LloydResult
+        One per problem. Its counts and inertia belong to its returned centres.
+    """
+    centres = [np.array(start, dtype="float64") for start in initial_centres]
+    previous = [np.inf] * len(centres)
+    results: list[LloydResult | None] = [None] * len(centres)
+    active = list(range(len(centres)))
+
+    for iteration in range(1, max_iter + 1):
+        statistics = one_pass([centres[problem] for problem in active])
+        if on_pass is not None:
+            on_pass()
+
+        still_active = []
+        for problem, (sums, counts, squared_sum) in zip(
+            active, statistics, strict=True
+        ):
+            inertia = squared_sum / counts.sum()
+            settled = abs(previous[problem] - inertia) < tol and counts.all()
+            if settled or iteration == max_iter:
+                results[problem] = LloydResult(
+                    centres[problem], counts, inertia, iteration
+                )
+                continue
+            centres[problem] = _moved_centres(centres[problem], sums, counts, sample)
+            previous[problem] = inertia
+            still_active.append(problem)
+
+        active = still_active
+        if not active:
+            break
+    return results  # type: ignore[return-value]
+
+
+def kmeans_plusplus(
+    sample: np.ndarray, n_clusters: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Choose ``n_clusters`` seeds among ``sample`` by greedy k-means++.
+
+    Each new seed is drawn with probability proportional to the squared distance
+    to the nearest seed so far; of ``2 + ln(k)`` such draws, the one that most
+    lowers the total squared distance is kept.
+    """
+    n_trials = 2 + int(np.log(n_clusters))
+    seeds = [int(rng.integers(sample.shape[0]))]
+    closest = _squared_distances(sample, sample[seeds]).ravel()
+
+    for _ in range(1, n_clusters):
+        total = closest.sum()
+        if total > 0:
+            candidates = rng.choice(sample.shape[0], size=n_trials, p=closest / total)
+        else:
+            candidates = rng.integers(sample.shape[0], size=n_trials)
+        with_candidate = np.minimum(
+            closest[:, None], _squared_distances(sample, sample[candidates])
+        )
+        best = int(np.argmin(with_candidate.sum(axis=0)))
+        seeds.append(int(candidates[best]))
+        closest = with_candidate[:, best]
+    return sample[seeds].copy()
+
+
+def seeded_centres(
+    sample: np.ndarray,
+    n_clusters: int,
+    rng: np.random.Generator,
+    *,
+    n_init: int,
+    max_iter: int,
+    tol: float,
+) -> np.ndarray:
+    """Initial centres from ``n_init`` seeded starts on a sample, lowest inertia.
+
+    Each start is greedy k-means++ followed by Lloyd iterations on the sample.
+    """
+    on_sample = statistics_in_memory(sample)
+    best: LloydResult | None = None
+    for _ in range(n_init):
+        start = kmeans_plusplus(sample, n_clusters, rng)
+        (result,) = lloyd(on_sample, [start], sample, max_iter=max_iter, tol=tol)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best.centres  # type: ignore[union-attr]
+
+
+def sample_positions(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``count`` profiles.
+
+    At most :data:`SAMPLE_SIZE` positions; all of them when there are fewer.
+    """
+    if count <= SAMPLE_SIZE:
+        return np.arange(count)
+    return np.sort(rng.choice(count, size=SAMPLE_SIZE, replace=False))
