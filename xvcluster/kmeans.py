@@ -36,7 +36,7 @@ BLOCKWISE_BYTES = 256 * 2**20
 is fitted block by block when ``engine="auto"``: 256 MiB, about 1.3 million
 profiles of 50 float32 depths."""
 
-STARTS_ON_SAMPLE = 4
+STARTS_ON_SAMPLE = 2
 """Starts of the seeded initialisation of the euclidean engines by default."""
 
 
@@ -116,10 +116,11 @@ class KMeans(ProfileModel):
         is reproducible.
     n_init : int, optional
         Initialisations tried per k; the one with the lowest inertia is kept.
-        The euclidean engines try them on a seeded sample of at most 16,384
-        profiles (greedy k-means++, then Lloyd on the sample) and refine the
-        best on all profiles; by default 4 starts. tslearn runs each on all
-        profiles; by default 1.
+        The euclidean engines try them on a seeded sample of 2,048 profiles
+        (the first cuts a Ward tree of the sample, the others are greedy
+        k-means++; each refined by Lloyd), refine the best on a seeded sample
+        of 16,384 and then on all profiles; by default 2 starts. tslearn runs
+        each on all profiles; by default 1.
     max_iter : int, default 50
         Lloyd iterations per initialisation.
     tol : float, default 1e-6
@@ -316,20 +317,9 @@ class KMeans(ProfileModel):
         ks = [self.n_clusters] if self.n_clusters is not None else self.krange
         starts = STARTS_ON_SAMPLE if self.n_init is None else self.n_init
 
-        with progress_bar(len(ks), "seeding k-means", unit="k") as bar:
-            initial = []
-            for k in ks:
-                initial.append(
-                    lloyd.seeded_centres(
-                        sample,
-                        k,
-                        rng,
-                        n_init=starts,
-                        max_iter=self.max_iter,
-                        tol=self.tol,
-                    )
-                )
-                bar.update(1)
+        initial = lloyd.seeded_centres(
+            sample, ks, rng, n_init=starts, max_iter=self.max_iter, tol=self.tol
+        )
         with progress_bar(self.max_iter, "k-means passes", unit="pass") as bar:
             results = lloyd.lloyd(
                 one_pass,

@@ -52,6 +52,9 @@ __all__ = [
 SAMPLE_SIZE = 16_384
 """Profiles drawn (seeded) to choose the initial centres."""
 
+START_SAMPLE_SIZE = 2_048
+"""Profiles of the sample on which each start of the initialisation is tried."""
+
 BATCH_ROWS = 16_384
 """Profiles per batch of the in-memory pass: bounds the float64 working copy."""
 
@@ -116,13 +119,20 @@ def euclidean_distances(profiles: np.ndarray, centres: np.ndarray) -> np.ndarray
     return np.sqrt(distances, out=distances)
 
 
+def _complete_rows(block: np.ndarray) -> np.ndarray:
+    """The profiles of a block ``(..., depth)`` with a value at every depth."""
+    rows = block.reshape(-1, block.shape[-1])
+    complete = ~np.isnan(rows.sum(axis=1))  # a NaN anywhere makes the sum NaN
+    return rows if complete.all() else rows[complete]
+
+
 def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre of each profile of a block ``(..., depth)``.
 
     Profiles with a missing value get -1.
     """
     rows = block.reshape(-1, block.shape[-1])
-    complete = ~np.isnan(rows).any(axis=1)
+    complete = ~np.isnan(rows.sum(axis=1))
     labels = np.full(rows.shape[0], -1, dtype="int32")
     if complete.any():
         squared = _squared_distances(rows[complete].astype("float64"), centres)
@@ -147,8 +157,7 @@ def block_statistics(
     list of (sums, counts, squared distance sum)
         One entry per centre set.
     """
-    rows = block.reshape(-1, block.shape[-1])
-    rows = rows[~np.isnan(rows).any(axis=1)].astype("float64")
+    rows = _complete_rows(block).astype("float64", copy=False)
     squared = _squared_distances(rows, np.concatenate(centre_sets))
 
     statistics = []
@@ -322,34 +331,72 @@ def kmeans_plusplus(
     return sample[seeds].copy()
 
 
+def ward_centres(
+    linkage_matrix: np.ndarray, profiles: np.ndarray, n_clusters: int
+) -> np.ndarray:
+    """Centres of the ``n_clusters`` clusters of a Ward tree of ``profiles``."""
+    from scipy.cluster.hierarchy import fcluster
+
+    members = fcluster(linkage_matrix, n_clusters, criterion="maxclust") - 1
+    counts = np.bincount(members, minlength=n_clusters)
+    sums = np.zeros((n_clusters, profiles.shape[1]))
+    np.add.at(sums, members, profiles)
+    return sums / np.maximum(counts, 1)[:, None]
+
+
 def seeded_centres(
     sample: np.ndarray,
-    n_clusters: int,
+    ks: Sequence[int],
     rng: np.random.Generator,
     *,
     n_init: int,
     max_iter: int,
     tol: float,
-) -> np.ndarray:
-    """Initial centres from ``n_init`` seeded starts on a sample, lowest inertia.
+) -> list[np.ndarray]:
+    """Initial centres for each k from seeded starts on a sample, lowest inertia.
 
-    Each start is greedy k-means++ followed by Lloyd iterations on the sample.
+    The starts are tried on a seeded subsample of :data:`START_SAMPLE_SIZE`
+    profiles. The first start cuts a Ward tree of the subsample into k
+    clusters (one tree serves every k); the ``n_init - 1`` others are greedy
+    k-means++. Each is refined by Lloyd iterations on the subsample, the one
+    of lowest inertia is kept and refined again on the whole sample.
+    Ward's tree does not depend on luck: it keeps two nearby provinces apart
+    where k-means++ often seeds them as one.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Centres ``(k, depth)`` for each k of ``ks``.
     """
+    from scipy.cluster.hierarchy import linkage
+
+    subsample = sample[sample_positions(sample.shape[0], rng, START_SAMPLE_SIZE)]
+    tree = linkage(subsample, method="ward")
+    on_subsample = statistics_in_memory(subsample)
     on_sample = statistics_in_memory(sample)
-    best: LloydResult | None = None
-    for _ in range(n_init):
-        start = kmeans_plusplus(sample, n_clusters, rng)
-        (result,) = lloyd(on_sample, [start], sample, max_iter=max_iter, tol=tol)
-        if best is None or result.inertia < best.inertia:
-            best = result
-    return best.centres  # type: ignore[union-attr]
+
+    centres = []
+    for k in ks:
+        starts = [ward_centres(tree, subsample, k)] + [
+            kmeans_plusplus(subsample, k, rng) for _ in range(n_init - 1)
+        ]
+        tried = lloyd(on_subsample, starts, subsample, max_iter=max_iter, tol=tol)
+        best = min(tried, key=lambda result: result.inertia)
+        if subsample.shape[0] < sample.shape[0]:
+            (best,) = lloyd(
+                on_sample, [best.centres], sample, max_iter=max_iter, tol=tol
+            )
+        centres.append(best.centres)
+    return centres
 
 
-def sample_positions(count: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of a seeded sample of ``count`` profiles.
+def sample_positions(
+    count: int, rng: np.random.Generator, size: int = SAMPLE_SIZE
+) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``size`` of ``count`` profiles.
 
-    At most :data:`SAMPLE_SIZE` positions; all of them when there are fewer.
+    All positions when there are no more than ``size``.
     """
-    if count <= SAMPLE_SIZE:
+    if count <= size:
         return np.arange(count)
-    return np.sort(rng.choice(count, size=SAMPLE_SIZE, replace=False))
+    return np.sort(rng.choice(count, size=size, replace=False))
