@@ -17,7 +17,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from . import accessor as _accessor  # noqa: F401  (registers .vcluster)
 from .axes import Axes, find_axes
-from .datasets import example_path, open_example
+from .datasets import example_path, open_example, synthetic_model
 from .errors import (
     AxisError,
     DepthWindowWarning,
@@ -57,4 +57,5 @@ __all__ = [
     "load_model",
     "open_example",
     "set_options",
+    "synthetic_model",
 ]
