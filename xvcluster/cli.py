@@ -19,7 +19,7 @@ import xarray as xr
 from .datasets import example_path
 from .errors import InputError, XVClusterError, XVClusterWarning
 from .io import check_writable
-from .kmeans import METRICS, KMeans
+from .kmeans import ENGINES, METRICS, KMeans
 from .model import ProfileModel
 
 __all__ = ["main"]
@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--spacing", type=int, default=1, help="keep every N-th node")
     run.add_argument("--nan", choices=["drop", "fill"], default="drop")
     run.add_argument("--metric", choices=METRICS, default="euclidean")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="k-means engine (default auto: blockwise for models above 256 MiB)",
+    )
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--smooth", type=int, help="odd window to smooth the knee curve")
     run.add_argument("--lat", help="name of the latitude coordinate")
@@ -133,6 +139,7 @@ def _build_model(args: argparse.Namespace) -> ProfileModel:
         args.k,
         krange=range(kmin, kmax + 1),
         metric=args.metric,
+        engine=args.engine,
         zrange=args.zrange,
         dz=args.dz,
         spacing=args.spacing,

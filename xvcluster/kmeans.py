@@ -116,7 +116,7 @@ class KMeans(ProfileModel):
         is reproducible.
     n_init : int, optional
         Initialisations tried per k; the one with the lowest inertia is kept.
-        The euclidean engines try them on a seeded sample of 2,048 profiles
+        The euclidean engines try them on a seeded sample of 1,024 profiles
         (the first cuts a Ward tree of the sample, the others are greedy
         k-means++; each refined by Lloyd), refine the best on a seeded sample
         of 16,384 and then on all profiles; by default 2 starts. tslearn runs

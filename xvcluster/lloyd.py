@@ -52,7 +52,7 @@ __all__ = [
 SAMPLE_SIZE = 16_384
 """Profiles drawn (seeded) to choose the initial centres."""
 
-START_SAMPLE_SIZE = 2_048
+START_SAMPLE_SIZE = 1_024
 """Profiles of the sample on which each start of the initialisation is tried."""
 
 BATCH_ROWS = 16_384
