@@ -274,7 +274,10 @@ class KMeans(ProfileModel):
             sample = profiles[lloyd.sample_positions(profiles.shape[0], rng)]
             with _blas_single_threaded():
                 return self._lloyd_fit(
-                    lloyd.statistics_in_memory(profiles), sample, rng
+                    lloyd.statistics_in_memory(profiles),
+                    sample,
+                    rng,
+                    profiles.shape[0],
                 ).centres
         return self._tslearn_fit(profiles)
 
@@ -291,7 +294,10 @@ class KMeans(ProfileModel):
 
         with _blas_single_threaded():
             result = self._lloyd_fit(
-                lloyd.statistics_over_blocks(profiles.data), sample, rng
+                lloyd.statistics_over_blocks(profiles.data),
+                sample,
+                rng,
+                complete_rows.size,
             )
             labels = profiles.data.map_blocks(
                 lloyd.nearest_labels,
@@ -306,7 +312,11 @@ class KMeans(ProfileModel):
         return np.random.default_rng(self.random_state)
 
     def _lloyd_fit(
-        self, one_pass: lloyd.Pass, sample: np.ndarray, rng: np.random.Generator
+        self,
+        one_pass: lloyd.Pass,
+        sample: np.ndarray,
+        rng: np.random.Generator,
+        n_profiles: int,
     ) -> lloyd.LloydResult:
         """Seed on the sample, then Lloyd on all profiles; the knee search if asked.
 
@@ -318,7 +328,13 @@ class KMeans(ProfileModel):
         starts = STARTS_ON_SAMPLE if self.n_init is None else self.n_init
 
         initial = lloyd.seeded_centres(
-            sample, ks, rng, n_init=starts, max_iter=self.max_iter, tol=self.tol
+            sample,
+            ks,
+            rng,
+            n_init=starts,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            refine=sample.shape[0] < n_profiles,
         )
         with progress_bar(self.max_iter, "k-means passes", unit="pass") as bar:
             results = lloyd.lloyd(

@@ -55,6 +55,9 @@ SAMPLE_SIZE = 16_384
 START_SAMPLE_SIZE = 1_024
 """Profiles of the sample on which each start of the initialisation is tried."""
 
+SAMPLE_RELATIVE_TOL = 1e-4
+"""Relative change of inertia at which iterations on a sample stop."""
+
 BATCH_ROWS = 16_384
 """Profiles per batch of the in-memory pass: bounds the float64 working copy."""
 
@@ -247,6 +250,7 @@ def lloyd(
     *,
     max_iter: int,
     tol: float,
+    relative_tol: float = 0.0,
     on_pass: Callable[[], None] | None = None,
 ) -> list[LloydResult]:
     """Run Lloyd iterations for one or more centre sets, sharing each pass.
@@ -264,6 +268,8 @@ def lloyd(
         Passes at most.
     tol : float
         A problem stops when its inertia changes by less than this.
+    relative_tol : float, default 0
+        ... or by less than this fraction of its inertia.
     on_pass : callable, optional
         Called after each pass (progress).
 
@@ -287,7 +293,8 @@ def lloyd(
             active, statistics, strict=True
         ):
             inertia = squared_sum / counts.sum()
-            settled = abs(previous[problem] - inertia) < tol and counts.all()
+            change = abs(previous[problem] - inertia)
+            settled = counts.all() and (change < tol or change < relative_tol * inertia)
             if settled or iteration == max_iter:
                 results[problem] = LloydResult(
                     centres[problem], counts, inertia, iteration
@@ -352,6 +359,7 @@ def seeded_centres(
     n_init: int,
     max_iter: int,
     tol: float,
+    refine: bool = True,
 ) -> list[np.ndarray]:
     """Initial centres for each k from seeded starts on a sample, lowest inertia.
 
@@ -359,9 +367,14 @@ def seeded_centres(
     profiles. The first start cuts a Ward tree of the subsample into k
     clusters (one tree serves every k); the ``n_init - 1`` others are greedy
     k-means++. Each is refined by Lloyd iterations on the subsample, the one
-    of lowest inertia is kept and refined again on the whole sample.
-    Ward's tree does not depend on luck: it keeps two nearby provinces apart
-    where k-means++ often seeds them as one.
+    of lowest inertia is kept and, if ``refine``, refined again on the whole
+    sample (pointless when the sample is all the profiles). Ward's
+    tree does not depend on luck: it keeps two nearby provinces apart where
+    k-means++ often seeds them as one.
+
+    On the samples, iterations stop at a relative change of inertia of
+    :data:`SAMPLE_RELATIVE_TOL` (or ``tol``): the aim is to rank the starts
+    and come close, the exact answer is found on all the profiles.
 
     Returns
     -------
@@ -372,22 +385,27 @@ def seeded_centres(
 
     subsample = sample[sample_positions(sample.shape[0], rng, START_SAMPLE_SIZE)]
     tree = linkage(subsample, method="ward")
-    on_subsample = statistics_in_memory(subsample)
-    on_sample = statistics_in_memory(sample)
+    starts = [
+        [ward_centres(tree, subsample, k)]
+        + [kmeans_plusplus(subsample, k, rng) for _ in range(n_init - 1)]
+        for k in ks
+    ]
+    options = {"max_iter": max_iter, "tol": tol, "relative_tol": SAMPLE_RELATIVE_TOL}
 
-    centres = []
-    for k in ks:
-        starts = [ward_centres(tree, subsample, k)] + [
-            kmeans_plusplus(subsample, k, rng) for _ in range(n_init - 1)
-        ]
-        tried = lloyd(on_subsample, starts, subsample, max_iter=max_iter, tol=tol)
-        best = min(tried, key=lambda result: result.inertia)
-        if subsample.shape[0] < sample.shape[0]:
-            (best,) = lloyd(
-                on_sample, [best.centres], sample, max_iter=max_iter, tol=tol
-            )
-        centres.append(best.centres)
-    return centres
+    tried = lloyd(
+        statistics_in_memory(subsample),
+        [start for per_k in starts for start in per_k],
+        subsample,
+        **options,
+    )
+    best = [
+        min(tried[first : first + n_init], key=lambda result: result.inertia).centres
+        for first in range(0, len(tried), n_init)
+    ]
+    if not refine or subsample.shape[0] == sample.shape[0]:
+        return best
+    refined = lloyd(statistics_in_memory(sample), best, sample, **options)
+    return [result.centres for result in refined]
 
 
 def sample_positions(
