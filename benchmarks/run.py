@@ -275,13 +275,21 @@ def pnw_file() -> Path:
     return PNW_PATH if PNW_PATH.exists() else Path(xvcluster.example_path())
 
 
+def band_rows(nlat: int, nlon: int) -> int:
+    """Latitude rows of a band of about 16 MB of float32 profiles of 50 depths.
+
+    The synthetic files are written in such bands and opened in the same chunks.
+    """
+    return max(1, min(nlat, 2**22 // (nlon * 50)))
+
+
 def synthetic_file(cache: Path, nlat: int, nlon: int) -> Path:
     """A synthetic model of nlat x nlon profiles x 50 depths, float32, 8 provinces."""
     import xvcluster
 
     path = cache / f"synthetic_8p_{nlat}x{nlon}x50.nc"
     if not path.exists():
-        band = max(1, min(nlat, 2**22 // (nlon * 50)))  # about 16 MB per band
+        band = band_rows(nlat, nlon)
         model = xvcluster.synthetic_model(8, nlat=nlat, nlon=nlon, seed=0, chunks=band)
         encoding = {"vs": {"chunksizes": (50, band, nlon)}}
         _write_atomically(model, path, encoding)
@@ -339,7 +347,7 @@ def workload_tasks(number: int, cache: Path, quick: bool) -> list[Task]:
                 path,
                 "vs",
                 8,
-                chunks={"latitude": max(1, 2**19 // side)},
+                chunks={"latitude": band_rows(side, side)},
                 scored=True,
                 skipped={"predecessor": slow, "tslearn": slow},
             )
@@ -361,7 +369,7 @@ def workload_tasks(number: int, cache: Path, quick: bool) -> list[Task]:
                     path,
                     "vs",
                     8,
-                    chunks={"latitude": max(1, 2**19 // side)},
+                    chunks={"latitude": band_rows(side, side)},
                     scored=True,
                     skipped=slow,
                 )
