@@ -513,6 +513,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    sys.path.insert(0, str(REPOSITORY))  # this checkout's xvcluster, not another
     if args.child:
         child(args.child)
         return

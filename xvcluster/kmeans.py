@@ -292,19 +292,10 @@ class KMeans(ProfileModel):
         grid_index = np.unravel_index(chosen, complete.shape)
         sample = np.asarray(profiles.data.vindex[grid_index].compute())
 
+        passes = lloyd.StatisticsOverBlocks(profiles.data)
         with _blas_single_threaded():
-            result = self._lloyd_fit(
-                lloyd.statistics_over_blocks(profiles.data),
-                sample,
-                rng,
-                complete_rows.size,
-            )
-            labels = profiles.data.map_blocks(
-                lloyd.nearest_labels,
-                result.centres,
-                drop_axis=profiles.ndim - 1,
-                dtype="int32",
-            ).compute()
+            result = self._lloyd_fit(passes, sample, rng, complete_rows.size)
+            labels = passes.labels(result.centres)
         self.inertia_ = result.inertia
         return result.centres, labels
 

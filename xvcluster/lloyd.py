@@ -7,7 +7,7 @@ profiles into blocks. An iteration is therefore one pass that sums per-block
 statistics:
 
 - in memory, over row batches of one numpy array (:func:`statistics_in_memory`);
-- on dask, over the chunks of the grid (:func:`statistics_over_blocks`), with
+- on dask, over the chunks of the grid (:class:`StatisticsOverBlocks`), with
   whatever scheduler is active, a ``dask.distributed`` client included.
 
 Both passes give the same partition from the same initial centres; only the
@@ -38,6 +38,7 @@ __all__ = [
     "BATCH_ROWS",
     "SAMPLE_SIZE",
     "LloydResult",
+    "StatisticsOverBlocks",
     "block_statistics",
     "euclidean_distances",
     "kmeans_plusplus",
@@ -46,7 +47,6 @@ __all__ = [
     "sample_positions",
     "seeded_centres",
     "statistics_in_memory",
-    "statistics_over_blocks",
 ]
 
 SAMPLE_SIZE = 16_384
@@ -206,24 +206,75 @@ def statistics_in_memory(profiles: np.ndarray) -> Pass:
     return one_pass
 
 
-def statistics_over_blocks(profiles) -> Pass:
-    """A pass over the chunks of a dask array of profiles ``(..., depth)``.
+class StatisticsOverBlocks:
+    """Passes over the chunks of a dask array of profiles ``(..., depth)``.
 
     Each pass is one ``dask.compute``: the blocks are read (again) from their
     source, reduced to small statistics where they are, and summed. On a
     ``dask.distributed`` cluster the blocks never leave the workers.
+
+    A pass that serves a single centre set also labels every profile in the
+    same task that reads each block, so that the labels of the last pass come
+    without one more pass over the data (:meth:`labels`).
+
+    Parameters
+    ----------
+    profiles : dask.array.Array
+        Profiles ``(..., depth)``, depth in one chunk.
     """
-    import dask
 
-    blocks = list(profiles.to_delayed().ravel())
+    def __init__(self, profiles) -> None:
+        self._profiles = profiles
+        self._blocks = profiles.to_delayed()[..., 0]  # the grid of blocks
+        self._last_labels: tuple[np.ndarray, np.ndarray] | None = None
 
-    def one_pass(centre_sets: Sequence[np.ndarray]) -> list[Statistics]:
+    def __call__(self, centre_sets: Sequence[np.ndarray]) -> list[Statistics]:
+        """Statistics of each centre set over all the blocks."""
+        import dask
+
         centre_sets = [np.asarray(centres) for centres in centre_sets]
-        parts = [dask.delayed(block_statistics)(block, centre_sets) for block in blocks]
-        (total,) = dask.compute(dask.delayed(_summed)(parts))
-        return total
+        if len(centre_sets) > 1:
+            parts = [
+                dask.delayed(block_statistics)(block, centre_sets)
+                for block in self._blocks.ravel()
+            ]
+            (statistics,) = dask.compute(dask.delayed(_summed)(parts))
+            return statistics
 
-    return one_pass
+        centres = centre_sets[0]
+        parts = dask.compute(
+            *[
+                dask.delayed(_statistics_and_labels)(block, centres)
+                for block in self._blocks.ravel()
+            ]
+        )
+        grid = np.empty(self._blocks.shape, dtype=object)
+        grid.ravel()[:] = [labels for _, labels in parts]
+        self._last_labels = (centres, np.block(grid.tolist()))
+        return _summed([statistics for statistics, _ in parts])
+
+    def labels(self, centres: np.ndarray) -> np.ndarray:
+        """Index of the nearest of ``centres`` for every profile, -1 if incomplete.
+
+        Taken from the last pass when it used these centres, else computed.
+        """
+        if self._last_labels is not None and np.array_equal(
+            self._last_labels[0], centres
+        ):
+            return self._last_labels[1]
+        return self._profiles.map_blocks(
+            nearest_labels,
+            centres,
+            drop_axis=self._profiles.ndim - 1,
+            dtype="int32",
+        ).compute()
+
+
+def _statistics_and_labels(
+    block: np.ndarray, centres: np.ndarray
+) -> tuple[list[Statistics], np.ndarray]:
+    """Lloyd statistics and labels of one block, for one set of centres."""
+    return block_statistics(block, [centres]), nearest_labels(block, centres)
 
 
 def _moved_centres(
@@ -259,7 +310,7 @@ def lloyd(
     ----------
     one_pass : callable
         A pass over the data (:func:`statistics_in_memory`,
-        :func:`statistics_over_blocks`).
+        :class:`StatisticsOverBlocks`).
     initial_centres : sequence of numpy.ndarray
         Starting centres ``(k, depth)`` of each problem.
     sample : numpy.ndarray
