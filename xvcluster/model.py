@@ -120,6 +120,14 @@ class ProfileModel:
     def _restore(self, dataset: xr.Dataset) -> None:
         """Restore a subclass's extra fitted state from a saved result."""
 
+    def _finish_fit(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+        """Complete a subclass's fitted state once the base fit is done.
+
+        Called last in :meth:`fit`, when ``labels_``, ``centres_``, ``counts_``
+        and ``depth_`` are set, with the valid profiles ``(profile, depth)`` and
+        their cluster numbers ``(profile,)`` (e.g. to compute member means).
+        """
+
     # --------------------------------------------------------------- fitting
 
     def fit(
@@ -167,6 +175,7 @@ class ProfileModel:
             labels.reshape(profiles.shape[:-1]), profiles, da.dims
         )
         self.counts_ = self._counts_dataarray(labels[valid])
+        self._finish_fit(matrix[valid], labels[valid])
         return self
 
     def fit_predict(
@@ -428,11 +437,15 @@ def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
     return rows.ravel()
 
 
-def _ordered_centres(centres: np.ndarray) -> np.ndarray:
-    """Centres sorted slowest first by mean velocity, ties by values from the top."""
+def _centre_order(centres: np.ndarray) -> np.ndarray:
+    """Order of centres slowest first by mean velocity, ties by values from the top."""
     keys = [centres[:, column] for column in reversed(range(centres.shape[1]))]
-    order = np.lexsort([*keys, centres.mean(axis=1)])
-    return centres[order]
+    return np.lexsort([*keys, centres.mean(axis=1)])
+
+
+def _ordered_centres(centres: np.ndarray) -> np.ndarray:
+    """Centres sorted by the numbering rule of :func:`_centre_order`."""
+    return centres[_centre_order(centres)]
 
 
 def _variable_description(da: xr.DataArray) -> dict[str, str]:
