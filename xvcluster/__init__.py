@@ -34,9 +34,11 @@ from .kmeans import KMeans
 from .model import MISSING_LABEL, ProfileModel
 from .profiles import ProfileSpec
 from .progress import get_options, set_options
+from .som import SOM
 
 __all__ = [
     "MISSING_LABEL",
+    "SOM",
     "Axes",
     "AxisError",
     "DepthWindowWarning",
