@@ -6,13 +6,14 @@ import io
 import json
 import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import xvcluster
-from xvcluster import SOM, InputError, NotFittedError
+from xvcluster import SOM, InputError, NotFittedError, SOMNeighbourhoodWarning
 from xvcluster.cli import RESULT_FILE, main
 from xvcluster.som import auto_grid_side
 
@@ -345,6 +346,15 @@ def test_bad_iterations(iterations):
 def test_bad_sigma_and_learning_rate(name, value):
     with pytest.raises(InputError, match=name):
         SOM(**{name: value})
+
+
+def test_sigma_wider_than_the_grid_warns_once_in_our_words(make_model):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SOM((2, 2), sigma=3.0, iterations=200).fit(make_model(2))
+    assert [warning.category for warning in caught] == [SOMNeighbourhoodWarning]
+    assert "sigma=3" in str(caught[0].message)
+    assert caught[0].filename == __file__
 
 
 def test_too_few_profiles(make_model):

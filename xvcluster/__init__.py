@@ -26,6 +26,7 @@ from .errors import (
     ModelFileError,
     NotFittedError,
     OutputExistsError,
+    SOMNeighbourhoodWarning,
     XVClusterError,
     XVClusterWarning,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "OutputExistsError",
     "ProfileModel",
     "ProfileSpec",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
     "__version__",

@@ -14,6 +14,7 @@ member means, the counts and the node positions (``node_x``, ``node_y``) alike.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .errors import InputError
+from .errors import InputError, SOMNeighbourhoodWarning, warn
 from .model import ProfileModel, _centre_order
 from .profiles import DEPTH_ATTRS
 from .progress import progress_bar
@@ -249,14 +250,18 @@ class SOM(ProfileModel):
         from minisom import MiniSom
 
         nx, ny = self.grid_
-        som = MiniSom(
-            nx,
-            ny,
-            profiles.shape[1],
-            sigma=self.sigma,
-            learning_rate=self.learning_rate,
-            random_seed=self.random_state,
-        )
+        self._check_neighbourhood()
+        with warnings.catch_warnings():
+            # Said in our words by _check_neighbourhood.
+            warnings.filterwarnings("ignore", message=".*sigma might be too high")
+            som = MiniSom(
+                nx,
+                ny,
+                profiles.shape[1],
+                sigma=self.sigma,
+                learning_rate=self.learning_rate,
+                random_seed=self.random_state,
+            )
         som.random_weights_init(profiles)
         order = _training_order(profiles.shape[0], self.iterations, self.random_state)
 
@@ -268,6 +273,19 @@ class SOM(ProfileModel):
                     som.update(profile, som.winner(profile), step, self.iterations)
                 bar.update(stop - start)
         return som
+
+    def _check_neighbourhood(self) -> None:
+        """Warn when sigma is wider than the grid's diagonal (MiniSom's rule)."""
+        diagonal = math.hypot(*self.grid_)
+        if self.sigma > diagonal:
+            nx, ny = self.grid_
+            warn(
+                f"sigma={self.sigma:g} is wider than the diagonal of the {nx} x {ny} "
+                f"grid ({diagonal:.3g} nodes): every update pulls nearly all nodes "
+                "alike, so the clusters blur together; choose a smaller sigma or a "
+                "larger grid.",
+                SOMNeighbourhoodWarning,
+            )
 
     @staticmethod
     def _topographic_error(som: Any, profiles: np.ndarray) -> float:
