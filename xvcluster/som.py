@@ -17,7 +17,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -26,6 +26,9 @@ from .errors import InputError, SOMNeighbourhoodWarning, warn
 from .model import ProfileModel, _centre_order
 from .profiles import DEPTH_ATTRS
 from .progress import progress_bar
+
+if TYPE_CHECKING:
+    from minisom import MiniSom
 
 __all__ = ["SOM", "auto_grid_side"]
 
@@ -232,11 +235,7 @@ class SOM(ProfileModel):
         som = self._trained_map(profiles)
         node_weights = som.get_weights().copy()
         nodes = node_weights.reshape(-1, node_weights.shape[-1])
-
-        # The clusters: nodes that win a profile, in the numbering order.
-        winners, _ = self._nearest(profiles, nodes)
-        populated = np.unique(winners)
-        populated = populated[_centre_order(nodes[populated])]
+        populated = self._populated_nodes(profiles, nodes)
 
         self._node_positions = np.unravel_index(populated, self.grid_)
         self._node_weights = node_weights
@@ -245,7 +244,13 @@ class SOM(ProfileModel):
         self.n_clusters_ = int(populated.size)
         return nodes[populated]
 
-    def _trained_map(self, profiles: np.ndarray):
+    def _populated_nodes(self, profiles: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Flat index of the nodes that win a profile, in the numbering order."""
+        winners, _ = self._nearest(profiles, nodes)
+        populated = np.unique(winners)
+        return populated[_centre_order(nodes[populated])]
+
+    def _trained_map(self, profiles: np.ndarray) -> MiniSom:
         """Train a MiniSom on ``profiles``, showing progress every few steps."""
         from minisom import MiniSom
 
@@ -288,7 +293,7 @@ class SOM(ProfileModel):
             )
 
     @staticmethod
-    def _topographic_error(som: Any, profiles: np.ndarray) -> float:
+    def _topographic_error(som: MiniSom, profiles: np.ndarray) -> float:
         """MiniSom's topographic error over all profiles, a block at a time."""
         blocks = range(0, profiles.shape[0], BLOCK_SIZE)
         errors = [som.topographic_error(profiles[i : i + BLOCK_SIZE]) for i in blocks]
