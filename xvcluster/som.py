@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["SOM", "auto_grid_side"]
 
 BLOCK_SIZE = 4096
-"""Profiles whose winners are found at once: bounds memory to a few MB a block."""
+"""Profiles whose winners are found at once (8 MB of distances to 256 nodes)."""
 
 PROGRESS_STEP = 1000
 """Training iterations between two updates of the progress bar."""
@@ -103,6 +103,12 @@ def _positive_real(value: object, name: str, example: str) -> float:
     ):
         raise InputError(f"{name}={value!r} must be a number above 0, e.g. {example}.")
     return float(value)
+
+
+def _blocks(profiles: np.ndarray) -> list[np.ndarray]:
+    """Split profiles ``(profile, depth)`` into at least one block of rows."""
+    n_blocks = max(1, math.ceil(profiles.shape[0] / BLOCK_SIZE))
+    return np.array_split(profiles, n_blocks)
 
 
 def _training_order(
@@ -295,10 +301,9 @@ class SOM(ProfileModel):
     @staticmethod
     def _topographic_error(som: MiniSom, profiles: np.ndarray) -> float:
         """MiniSom's topographic error over all profiles, a block at a time."""
-        blocks = range(0, profiles.shape[0], BLOCK_SIZE)
-        errors = [som.topographic_error(profiles[i : i + BLOCK_SIZE]) for i in blocks]
-        sizes = [min(BLOCK_SIZE, profiles.shape[0] - i) for i in blocks]
-        return float(np.average(errors, weights=sizes))
+        blocks = _blocks(profiles)
+        errors = [som.topographic_error(block) for block in blocks]
+        return float(np.average(errors, weights=[len(block) for block in blocks]))
 
     def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """Euclidean distances, from dot products so that BLAS does the work."""
@@ -315,11 +320,8 @@ class SOM(ProfileModel):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Nearest centre of each profile, a block of profiles at a time."""
         blocks = [
-            super(SOM, self)._nearest(profiles[i : i + BLOCK_SIZE], centres)
-            for i in range(0, profiles.shape[0], BLOCK_SIZE)
+            super(SOM, self)._nearest(block, centres) for block in _blocks(profiles)
         ]
-        if not blocks:
-            return np.empty(0, dtype="int32"), np.empty(0, dtype="float64")
         nearest, distances = zip(*blocks, strict=True)
         return np.concatenate(nearest), np.concatenate(distances)
 
