@@ -113,20 +113,19 @@ class ProfileModel:
     def _record_fit_quality(self, distances: np.ndarray) -> None:
         """Keep a measure of fit from each valid profile's distance to its centre."""
 
+    def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+        """Keep what a subclass needs from the valid profiles and their clusters.
+
+        ``profiles`` is ``(profile, depth)``, ``labels`` the final cluster number
+        of each (e.g. to compute the mean profile of each cluster's members).
+        """
+
     def _result_variables(self) -> dict[str, xr.DataArray]:
         """Extra variables a subclass puts in :meth:`result`."""
         return {}
 
     def _restore(self, dataset: xr.Dataset) -> None:
         """Restore a subclass's extra fitted state from a saved result."""
-
-    def _finish_fit(self, profiles: np.ndarray, labels: np.ndarray) -> None:
-        """Complete a subclass's fitted state once the base fit is done.
-
-        Called last in :meth:`fit`, when ``labels_``, ``centres_``, ``counts_``
-        and ``depth_`` are set, with the valid profiles ``(profile, depth)`` and
-        their cluster numbers ``(profile,)`` (e.g. to compute member means).
-        """
 
     # --------------------------------------------------------------- fitting
 
@@ -166,6 +165,7 @@ class ProfileModel:
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
         labels[valid], distances = self._nearest(matrix[valid], centres)
         self._record_fit_quality(distances)
+        self._record_members(matrix[valid], labels[valid])
 
         self.axes_ = axes
         self.depth_ = profiles["depth"].values
@@ -175,7 +175,6 @@ class ProfileModel:
             labels.reshape(profiles.shape[:-1]), profiles, da.dims
         )
         self.counts_ = self._counts_dataarray(labels[valid])
-        self._finish_fit(matrix[valid], labels[valid])
         return self
 
     def fit_predict(
@@ -438,13 +437,13 @@ def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
 
 
 def _centre_order(centres: np.ndarray) -> np.ndarray:
-    """Order of centres slowest first by mean velocity, ties by values from the top."""
+    """Order of the centres: slowest first by mean velocity, ties from the top."""
     keys = [centres[:, column] for column in reversed(range(centres.shape[1]))]
     return np.lexsort([*keys, centres.mean(axis=1)])
 
 
 def _ordered_centres(centres: np.ndarray) -> np.ndarray:
-    """Centres sorted by the numbering rule of :func:`_centre_order`."""
+    """Centres sorted by :func:`_centre_order`."""
     return centres[_centre_order(centres)]
 
 

@@ -17,7 +17,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import xarray as xr
@@ -235,6 +235,34 @@ class SOM(ProfileModel):
 
     # ------------------------------------------------------------- the fit
 
+    def fit(
+        self,
+        da: xr.DataArray,
+        *,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> Self:
+        """Train the map on the profiles of ``da`` and label them.
+
+        Parameters
+        ----------
+        da : xarray.DataArray
+            The velocity model, numpy- or dask-backed, dims in any order.
+        lat, lon, depth : str, optional
+            Names of the axes, when they cannot be found from attributes or names.
+
+        Returns
+        -------
+        Self
+            The fitted model: ``labels_``, ``centres_`` (with ``node_x`` and
+            ``node_y``), ``member_means_``, ``counts_``, ``node_weights_``,
+            ``umatrix_``, ``quantisation_error_`` and ``topographic_error_``.
+        """
+        super().fit(da, lat=lat, lon=lon, depth=depth)
+        self._describe_clusters()
+        return self
+
     def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
         profiles = profiles.astype("float64", copy=False)
         self.grid_ = self.grid or (auto_grid_side(profiles.shape[0]),) * 2
@@ -328,7 +356,14 @@ class SOM(ProfileModel):
     def _record_fit_quality(self, distances: np.ndarray) -> None:
         self.quantisation_error_ = float(np.mean(distances))
 
-    def _finish_fit(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+    def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+        members = xr.DataArray(profiles.astype("float64"), dims=("profile", "depth"))
+        cluster = xr.DataArray(labels, dims="profile", name="cluster")
+        means = members.groupby(cluster).mean().reindex(cluster=range(self.n_clusters_))
+        self._member_means = means.transpose("cluster", "depth").values
+
+    def _describe_clusters(self) -> None:
+        """Put the node positions on the cluster dim; the nodes as DataArrays."""
         node_x, node_y = self._node_positions
         positions = {
             "node_x": ("cluster", node_x.astype("int32"), _NODE_X_ATTRS),
@@ -336,18 +371,15 @@ class SOM(ProfileModel):
         }
         self.centres_ = self.centres_.assign_coords(positions)
         self.counts_ = self.counts_.assign_coords(positions)
-        self.member_means_ = self._member_means(profiles, labels)
+        self.member_means_ = self._member_means_dataarray(self._member_means)
         self.node_weights_ = self._node_weights_dataarray(self._node_weights)
         self.umatrix_ = self._umatrix_dataarray(self._umatrix)
 
     # ------------------------------------------------------------- results
 
-    def _member_means(self, profiles: np.ndarray, labels: np.ndarray) -> xr.DataArray:
-        members = xr.DataArray(profiles.astype("float64"), dims=("profile", "depth"))
-        cluster = xr.DataArray(labels, dims="profile", name="cluster")
-        means = members.groupby(cluster).mean().reindex(cluster=self.centres_.cluster)
+    def _member_means_dataarray(self, means: np.ndarray) -> xr.DataArray:
         return xr.DataArray(
-            means.transpose("cluster", "depth").values,
+            means,
             coords=self.centres_.coords,
             dims=("cluster", "depth"),
             name="member_means",
