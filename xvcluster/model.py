@@ -113,19 +113,19 @@ class ProfileModel:
     def _record_fit_quality(self, distances: np.ndarray) -> None:
         """Keep a measure of fit from each valid profile's distance to its centre."""
 
-    def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
-        """Keep what a subclass needs from the valid profiles and their clusters.
-
-        ``profiles`` is ``(profile, depth)``, ``labels`` the final cluster number
-        of each (e.g. to compute the mean profile of each cluster's members).
-        """
-
     def _result_variables(self) -> dict[str, xr.DataArray]:
         """Extra variables a subclass puts in :meth:`result`."""
         return {}
 
     def _restore(self, dataset: xr.Dataset) -> None:
         """Restore a subclass's extra fitted state from a saved result."""
+
+    def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+        """Keep what a subclass needs from the valid profiles and their clusters.
+
+        ``profiles`` is ``(profile, depth)``, ``labels`` the final cluster number
+        of each (e.g. to compute the mean profile of each cluster's members).
+        """
 
     # --------------------------------------------------------------- fitting
 
