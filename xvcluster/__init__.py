@@ -26,6 +26,7 @@ from .errors import (
     ModelFileError,
     NotFittedError,
     OutputExistsError,
+    SOMNeighbourhoodWarning,
     XVClusterError,
     XVClusterWarning,
 )
@@ -34,9 +35,11 @@ from .kmeans import KMeans
 from .model import MISSING_LABEL, ProfileModel
 from .profiles import ProfileSpec
 from .progress import get_options, set_options
+from .som import SOM
 
 __all__ = [
     "MISSING_LABEL",
+    "SOM",
     "Axes",
     "AxisError",
     "DepthWindowWarning",
@@ -48,6 +51,7 @@ __all__ = [
     "OutputExistsError",
     "ProfileModel",
     "ProfileSpec",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
     "__version__",

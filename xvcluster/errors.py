@@ -19,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "OutputExistsError",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
 ]
@@ -58,6 +59,10 @@ class KneeNotFoundWarning(XVClusterWarning):
 
 class DepthWindowWarning(XVClusterWarning):
     """The depth window reaches past the data and was clipped to it."""
+
+
+class SOMNeighbourhoodWarning(XVClusterWarning):
+    """A SOM's neighbourhood (sigma) spans its whole grid."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -143,7 +143,8 @@ class ProfileModel:
         labels : numpy.ndarray
             int32 index of the nearest of those centres on the grid,
             ``MISSING_LABEL`` where a profile is incomplete. The subclass also
-            records its measure of fit.
+            records its measure of fit; :meth:`_record_members`, which needs the
+            profiles in memory, is not called on this path.
         """
         raise NotImplementedError
 
@@ -153,6 +154,13 @@ class ProfileModel:
 
     def _restore(self, dataset: xr.Dataset) -> None:
         """Restore a subclass's extra fitted state from a saved result."""
+
+    def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+        """Keep what a subclass needs from the valid profiles and their clusters.
+
+        ``profiles`` is ``(profile, depth)``, ``labels`` the final cluster number
+        of each (e.g. to compute the mean profile of each cluster's members).
+        """
 
     # --------------------------------------------------------------- fitting
 
@@ -211,6 +219,7 @@ class ProfileModel:
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
         labels[valid], distances = self._nearest(matrix[valid], centres)
         self._record_fit_quality(distances)
+        self._record_members(matrix[valid], labels[valid])
         return centres, labels
 
     def _fit_in_blocks(
