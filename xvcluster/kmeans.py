@@ -23,7 +23,7 @@ from . import lloyd
 from .errors import InputError
 from .knee import checked_krange, elbow_dataset, find_knee, smooth_curve
 from .model import ProfileModel
-from .progress import progress_bar
+from .progress import computing_with_progress, progress_bar
 
 __all__ = ["BLOCKWISE_BYTES", "ENGINES", "METRICS", "KMeans"]
 
@@ -290,7 +290,8 @@ class KMeans(ProfileModel):
         complete_rows = canonical_rows[complete.ravel()[canonical_rows]]
         chosen = complete_rows[lloyd.sample_positions(complete_rows.size, rng)]
         grid_index = np.unravel_index(chosen, complete.shape)
-        sample = np.asarray(profiles.data.vindex[grid_index].compute())
+        with computing_with_progress("drawing the seeding sample"):
+            sample = np.asarray(profiles.data.vindex[grid_index].compute())
 
         passes = lloyd.StatisticsOverBlocks(profiles.data)
         with _blas_single_threaded():
