@@ -80,6 +80,9 @@ def test_blockwise_knee_search_matches_the_in_memory_one(small_synthetic):
     blockwise = KMeans(None, krange=range(2, 9), engine="blockwise").fit(vs)
 
     assert blockwise.n_clusters_ == in_memory.n_clusters_
+    for model in (in_memory, blockwise):
+        at_knee = model.elbow_["inertia"].sel(k=model.n_clusters_)
+        assert float(at_knee) == pytest.approx(model.inertia_, rel=1e-9)
     xr.testing.assert_allclose(blockwise.elbow_, in_memory.elbow_, rtol=1e-9)
     xr.testing.assert_identical(
         _without_params(blockwise.labels_), _without_params(in_memory.labels_)

@@ -39,6 +39,10 @@ profiles of 50 float32 depths."""
 STARTS_ON_SAMPLE = 2
 """Starts of the seeded initialisation of the euclidean engines by default."""
 
+KNEE_RELATIVE_TOL = 1e-4
+"""Relative change of inertia at which the knee search's curve stops iterating;
+the k at the knee is then iterated on to ``tol``."""
+
 
 @contextmanager
 def _blas_single_threaded() -> Iterator[None]:
@@ -329,21 +333,30 @@ class KMeans(ProfileModel):
             refine=sample.shape[0] < n_profiles,
         )
         with progress_bar(self.max_iter, "k-means passes", unit="pass") as bar:
-            results = lloyd.lloyd(
-                one_pass,
-                initial,
-                sample,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                on_pass=lambda: bar.update(1),
-            )
+            options = {
+                "max_iter": self.max_iter,
+                "tol": self.tol,
+                "on_pass": lambda: bar.update(1),
+            }
+            if self.n_clusters is not None:
+                self.elbow_ = None
+                (chosen,) = lloyd.lloyd(one_pass, initial, sample, **options)
+            else:
+                # The curve only has to place the knee: every k stops at a
+                # relative change of KNEE_RELATIVE_TOL, and the chosen k is
+                # then iterated on to ``tol``.
+                curve = lloyd.lloyd(
+                    one_pass,
+                    initial,
+                    sample,
+                    **options,
+                    relative_tol=KNEE_RELATIVE_TOL,
+                )
+                knee = self._knee([result.inertia for result in curve])
+                start = curve[ks.index(knee)].centres
+                (chosen,) = lloyd.lloyd(one_pass, [start], sample, **options)
+                self.elbow_["inertia"].loc[{"k": knee}] = chosen.inertia
 
-        if self.n_clusters is not None:
-            self.elbow_ = None
-            chosen = results[0]
-        else:
-            inertia = [result.inertia for result in results]
-            chosen = results[ks.index(self._knee(inertia))]
         self.n_clusters_ = int(chosen.centres.shape[0])
         return chosen
 
