@@ -146,7 +146,7 @@ class ProfileModel:
             ``depth_`` set.
         """
         axes = find_axes(da, lat=lat, lon=lon, depth=depth)
-        profiles = prepare_profiles(da, axes, self.spec)
+        profiles = prepare_profiles(da, axes, self.spec, check_values=True)
         matrix = _profile_matrix(profiles)
         valid = ~np.isnan(matrix).any(axis=1)
 
