@@ -421,24 +421,35 @@ def prepare_profiles(
     return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
 
 
+def _sort_key(profiles: xr.DataArray, name: str, axes: Axes) -> np.ndarray:
+    """Values of coordinate ``name`` to sort by; longitudes taken modulo 360."""
+    values = np.asarray(profiles[name].values)
+    if name == axes.longitude and np.issubdtype(values.dtype, np.number):
+        return np.mod(values, 360.0)
+    return values
+
+
 def canonical_order(profiles: xr.DataArray, axes: Axes) -> dict[str, np.ndarray]:
     """Positional indexers that put the horizontal dims in ascending coordinate order.
 
     Fitting on profiles in this order makes the result independent of how the
     model happens to be stored (latitude north to south, longitude descending,
-    nodes shuffled): the same data always meets the seeded initialisation in the
-    same order.
+    longitudes as 0-360 or -180-180, nodes shuffled): the same data always meets
+    the seeded initialisation in the same order. Longitudes are compared modulo
+    360, so a grid crossing the antimeridian or the Greenwich meridian is
+    ordered the same way in either convention.
     """
     indexers: dict[str, np.ndarray] = {}
     for dim in axes.horizontal_dims:
         if dim in profiles.indexes:
-            keys = [np.asarray(profiles[dim].values)]
+            names = [dim]
         else:
-            keys = [
-                np.asarray(profiles[name].values)
+            names = [
+                name
                 for name in (axes.longitude, axes.latitude)
                 if name in profiles.coords and profiles[name].dims == (dim,)
             ]
+        keys = [_sort_key(profiles, name, axes) for name in names]
         if keys and all(np.issubdtype(key.dtype, np.number) for key in keys):
             indexers[dim] = np.lexsort(keys)
     return indexers
