@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,22 @@ def _check_classic_file_is_whole(path: Path) -> None:
     """
     from scipy.io import netcdf_file
 
-    try:
-        netcdf_file(path, mmap=True).close()
-    except (TypeError, ValueError, OSError) as error:
-        raise ModelFileError(
-            f"{str(path)!r} is a damaged or truncated netCDF-3 file (its header "
-            f"describes more data than the file holds: {error}); copy or "
-            "download it again."
-        ) from None
+    # A failed read leaves scipy's half-made reader to be collected, which
+    # warns that its memory map is still in use: nothing of ours holds it.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Cannot close a netcdf_file", category=RuntimeWarning
+        )
+        try:
+            netcdf_file(path, mmap=True).close()
+            return
+        except (TypeError, ValueError, OSError) as error:
+            reason = str(error).splitlines()[0]
+    raise ModelFileError(
+        f"{str(path)!r} is a damaged or truncated netCDF-3 file (its header "
+        f"describes more data than the file holds: {reason}); copy or download "
+        "it again."
+    )
 
 
 def open_velocity_model(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
