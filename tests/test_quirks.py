@@ -359,6 +359,18 @@ def test_the_user_picks_one_variable(vp_vs_rho):
     xr.testing.assert_equal(labels["rho"], labels["vs"])
 
 
+def test_a_file_with_one_model_beside_maps_and_bounds(make_model):
+    vs = make_model(3)
+    dataset = xr.Dataset(
+        {
+            "vs": vs,
+            "moho": vs.isel(depth=0, drop=True) * 10,
+            "lat_bnds": (("lat", "bnds"), np.zeros((vs.sizes["lat"], 2))),
+        }
+    )
+    assert select_variable(dataset).name == "vs"
+
+
 def test_a_numpy_array_is_not_a_model():
     with pytest.raises(InputError, match="DataArray"):
         KMeans(3).fit(np.ones((3, 4, 5)))

@@ -14,7 +14,8 @@ from typing import Any
 
 import xarray as xr
 
-from .errors import InputError, ModelFileError, OutputExistsError
+from .axes import find_axes
+from .errors import AxisError, InputError, ModelFileError, OutputExistsError
 from .model import ProfileModel, model_class
 
 __all__ = [
@@ -107,6 +108,15 @@ def open_velocity_model(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
         ) from None
 
 
+def _has_axes(da: xr.DataArray) -> bool:
+    """Whether latitude, longitude and depth axes are found on ``da``."""
+    try:
+        find_axes(da)
+    except AxisError:
+        return False
+    return True
+
+
 def select_variable(dataset: xr.Dataset, name: str | None = None) -> xr.DataArray:
     """Return the variable ``name`` of ``dataset``, or its only velocity model.
 
@@ -115,9 +125,10 @@ def select_variable(dataset: xr.Dataset, name: str | None = None) -> xr.DataArra
     dataset : xarray.Dataset
         An opened model file.
     name : str, optional
-        The variable to cluster. ``None`` takes the only data variable with at
-        least two dims whose values are numbers; with several, the error lists
-        them.
+        The variable to cluster. ``None`` takes the only numeric data variable
+        on which latitude, longitude and depth axes are found (so cell bounds
+        and 2-D maps such as a Moho depth are passed over); with several, the
+        error lists them.
 
     Returns
     -------
@@ -139,11 +150,12 @@ def select_variable(dataset: xr.Dataset, name: str | None = None) -> xr.DataArra
             )
         return dataset[name]
 
-    candidates = [
+    gridded = [
         var
         for var in variables
         if dataset[var].ndim >= 2 and dataset[var].dtype.kind in "iuf"
     ]
+    candidates = [var for var in gridded if _has_axes(dataset[var])] or gridded
     if len(candidates) != 1:
         raise InputError(
             f"The model has {len(candidates)} gridded variables {candidates!r} "
