@@ -87,8 +87,11 @@ def complete_in_window(da: xr.DataArray, depths: np.ndarray) -> xr.DataArray:
 # ---------------------------------------------------------------- properties
 
 
-@given(model=models(), storage=storages(), k=st.sampled_from([2, 3]))
+@given(model=models(), storage=storages(), k=st.sampled_from([2, 3, 4]))
 def test_labels_do_not_depend_on_how_the_model_is_stored(model, storage, k):
+    # k = 4 splits a planted province in a way that depends on the order the
+    # seeded start meets the profiles: only the canonical order makes it stable.
+    assume(int(model.notnull().all("depth").sum()) >= k)
     note(f"storage: {storage}")
     reference = KMeans(k).fit(model).labels_
     variant = stored(model, storage)

@@ -28,8 +28,31 @@ from .errors import ImpossibleValueWarning, InputError, warn
 
 __all__ = ["POSSIBLE_RANGES", "mask_impossible", "report_impossible"]
 
-_KM_PER_S = {"km/s", "km s-1", "km.s-1", "km s^-1", "kms-1", "km/sec", "kmps", "kms"}
-_M_PER_S = {"m/s", "m s-1", "m.s-1", "m s^-1", "ms-1", "m/sec", "mps"}
+_KM_PER_S = {
+    "km/s",
+    "km s-1",
+    "km.s-1",
+    "km s^-1",
+    "km s**-1",
+    "kms-1",
+    "km/sec",
+    "kmps",
+    "kms",
+    "kilometers per second",
+    "kilometres per second",
+}
+_M_PER_S = {
+    "m/s",
+    "m s-1",
+    "m.s-1",
+    "m s^-1",
+    "m s**-1",
+    "ms-1",
+    "m/sec",
+    "mps",
+    "meters per second",
+    "metres per second",
+}
 _G_PER_CM3 = {"g/cm3", "g/cm^3", "g cm-3", "g.cm-3", "g cm^-3", "g/cc", "gcc"}
 _KG_PER_M3 = {"kg/m3", "kg/m^3", "kg m-3", "kg.m-3", "kg m^-3"}
 _PERCENT = {"%", "percent", "pct"}
@@ -60,14 +83,17 @@ _MOSTLY = 0.5
 def _possible_range(da: xr.DataArray) -> tuple[float, float] | None:
     """The range the values can take, from CF valid_* attrs or the units."""
     attrs = da.attrs
-    if "valid_range" in attrs:
-        low, high = np.asarray(attrs["valid_range"], dtype="float64")
-        return float(low), float(high)
-    if "valid_min" in attrs or "valid_max" in attrs:
-        return (
-            float(attrs.get("valid_min", -np.inf)),
-            float(attrs.get("valid_max", np.inf)),
-        )
+    try:
+        if "valid_range" in attrs:
+            low, high = np.asarray(attrs["valid_range"], dtype="float64")
+            return float(low), float(high)
+        if "valid_min" in attrs or "valid_max" in attrs:
+            return (
+                float(attrs.get("valid_min", -np.inf)),
+                float(attrs.get("valid_max", np.inf)),
+            )
+    except (TypeError, ValueError):
+        pass  # not numbers: fall back on the units
     units = str(attrs.get("units", "")).strip().lower()
     for family, possible in POSSIBLE_RANGES.items():
         if units in family:
@@ -79,8 +105,9 @@ def _declared_missing(da: xr.DataArray) -> list[float]:
     """Fill values declared in the attrs of an array that was not decoded."""
     declared = []
     for name in ("_FillValue", "missing_value"):
-        if name in da.attrs:
-            declared.extend(np.atleast_1d(da.attrs[name]).astype("float64").tolist())
+        values = np.atleast_1d(da.attrs.get(name, []))
+        if np.issubdtype(values.dtype, np.number):
+            declared.extend(values.astype("float64").tolist())
     return declared
 
 
@@ -163,8 +190,8 @@ def report_impossible(da: xr.DataArray) -> None:
     )
     warn(
         f"{found.size} values of {da.name!r} are {rule}: {listed}; they are "
-        "treated as missing and their profiles left out. Mask them yourself with "
-        "da.where(da != value) or declare them with attrs['missing_value'] to "
-        "silence this.",
+        "treated as missing (their profiles are left out, or gaps filled with "
+        "nan='fill'). Mask them yourself with da.where(da != value) or declare "
+        "them with attrs['missing_value'] to silence this.",
         ImpossibleValueWarning,
     )
