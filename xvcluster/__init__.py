@@ -27,6 +27,7 @@ from .errors import (
     ModelFileError,
     NotFittedError,
     OutputExistsError,
+    SOMNeighbourhoodWarning,
     XVClusterError,
     XVClusterWarning,
 )
@@ -35,9 +36,11 @@ from .kmeans import KMeans
 from .model import MISSING_LABEL, ProfileModel
 from .profiles import ProfileSpec
 from .progress import get_options, set_options
+from .som import SOM
 
 __all__ = [
     "MISSING_LABEL",
+    "SOM",
     "Axes",
     "AxisError",
     "DepthWindowWarning",
@@ -50,6 +53,7 @@ __all__ = [
     "OutputExistsError",
     "ProfileModel",
     "ProfileSpec",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
     "__version__",

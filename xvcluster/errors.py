@@ -20,6 +20,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "OutputExistsError",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
 ]
@@ -70,6 +71,10 @@ class ImpossibleValueWarning(XVClusterWarning):
 
     They are treated as missing, so the profiles holding them are left out.
     """
+
+
+class SOMNeighbourhoodWarning(XVClusterWarning):
+    """A SOM's neighbourhood (sigma) spans its whole grid."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
