@@ -21,7 +21,7 @@ import xarray as xr
 
 from .axes import Axes
 from .errors import DepthWindowWarning, InputError, warn
-from .values import mask_impossible, report_impossible
+from .values import impossible_mask, report_impossible
 
 __all__ = [
     "DEPTH_ATTRS",
@@ -398,10 +398,11 @@ def prepare_profiles(
     lower, upper, weight = _interpolation_indices(source_sorted, depths)
 
     # Impossible values (sentinels) become missing; report them if asked.
+    impossible = impossible_mask(da)
     if check_values or (check_values is None and da.chunks is None):
-        used = slice(int(lower.min()), int(upper.max()) + 1)
-        report_impossible(da.isel({axes.depth: used}))
-    da = mask_impossible(da)
+        used = {axes.depth: slice(int(lower.min()), int(upper.max()) + 1)}
+        report_impossible(da.isel(used), impossible.isel(used))
+    da = da.where(~impossible)
     if spec.nan == "fill":
         da = _fill_interior_gaps(da, axes.depth, source_sorted)
 

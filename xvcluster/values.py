@@ -26,7 +26,7 @@ import xarray as xr
 
 from .errors import ImpossibleValueWarning, InputError, warn
 
-__all__ = ["POSSIBLE_RANGES", "mask_impossible", "report_impossible"]
+__all__ = ["POSSIBLE_RANGES", "impossible_mask", "report_impossible"]
 
 _KM_PER_S = {
     "km/s",
@@ -111,8 +111,20 @@ def _declared_missing(da: xr.DataArray) -> list[float]:
     return declared
 
 
-def _impossible(da: xr.DataArray) -> xr.DataArray:
-    """Lazy boolean mask of the values that cannot be real data."""
+def impossible_mask(da: xr.DataArray) -> xr.DataArray:
+    """Mark the values that cannot be real data, lazily.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Floating-point model values, with their attrs (``units``, ...).
+
+    Returns
+    -------
+    xarray.DataArray
+        True where a value is impossible for the units (or a conventional
+        sentinel, without units) or equals an undecoded declared fill value.
+    """
     possible = _possible_range(da)
     if possible is not None:
         low, high = possible
@@ -126,33 +138,19 @@ def _impossible(da: xr.DataArray) -> xr.DataArray:
     return impossible
 
 
-def mask_impossible(da: xr.DataArray) -> xr.DataArray:
-    """Replace impossible values and undecoded fill values with NaN, lazily.
-
-    Parameters
-    ----------
-    da : xarray.DataArray
-        Floating-point model values, with their attrs (``units``, ...).
-
-    Returns
-    -------
-    xarray.DataArray
-        ``da`` with every value that cannot be real data set to NaN; the same
-        array when the dtype cannot hold such values.
-    """
-    return da.where(~_impossible(da))
-
-
-def report_impossible(da: xr.DataArray) -> None:
+def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
     """Warn about the impossible values in ``da``, naming each and its count.
 
-    This reads the values: call it on what is about to be computed anyway.
-    Undecoded fill values declared in the attrs are expected, so not reported.
+    This reads the values (one pass, shared with the mask): call it on what is
+    about to be computed anyway. Undecoded fill values declared in the attrs
+    are expected, so not reported.
 
     Parameters
     ----------
     da : xarray.DataArray
         The model values that enter the profiles (window and thinning applied).
+    impossible : xarray.DataArray
+        Its :func:`impossible_mask`.
 
     Raises
     ------
@@ -160,17 +158,17 @@ def report_impossible(da: xr.DataArray) -> None:
         If most of the values are impossible for the units the array declares:
         the units are then wrong, not the values.
     """
-    loaded = da.compute()
-    impossible = _impossible(loaded).values
-    declared = _declared_missing(loaded)
+    both = xr.Dataset({"values": da, "impossible": impossible}).compute()
+    values = both["values"].values
+    found = values[both["impossible"].values]
+    declared = _declared_missing(da)
     if declared:
-        impossible &= ~loaded.isin(declared).values
-    found = loaded.values[impossible]
+        found = found[~np.isin(found, declared)]
     if found.size == 0:
         return
 
-    values, counts = np.unique(found, return_counts=True)
-    finite_count = int(np.isfinite(loaded.values).sum())
+    distinct, counts = np.unique(found, return_counts=True)
+    finite_count = int(np.isfinite(values).sum())
     units = da.attrs.get("units")
     possible = _possible_range(da)
     if possible is not None and found.size > _MOSTLY * finite_count:
@@ -182,7 +180,7 @@ def report_impossible(da: xr.DataArray) -> None:
         )
 
     most_common = np.argsort(counts, kind="stable")[::-1][:5]
-    listed = ", ".join(f"{values[i]:g} ({counts[i]} times)" for i in most_common)
+    listed = ", ".join(f"{distinct[i]:g} ({counts[i]} times)" for i in most_common)
     rule = (
         f"outside {possible[0]:g} to {possible[1]:g} for units {units!r}"
         if possible is not None
