@@ -9,17 +9,19 @@ HYPOTHESIS_PROFILE=dev for a longer search).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 from conftest import _make_model
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 import xvcluster
-from xvcluster import SOM, KMeans
+from xvcluster import SOM, ImpossibleValueWarning, KMeans
 
 # ---------------------------------------------------------------- strategies
 
@@ -199,3 +201,31 @@ def test_resampling_follows_each_layer(depths, dz, seed, flip):
         for node in range(3):
             expected = np.interp(target[at], depths[in_layer], values[node, in_layer])
             np.testing.assert_allclose(profiles.values[node, at], expected, rtol=1e-12)
+
+
+@given(
+    model=models(),
+    sentinel=st.sampled_from([-99999.0, 99999.0, -9999.0, -999.0, -1.0, 1e20]),
+    picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=3),
+    method=methods,
+)
+def test_impossible_values_are_never_clustered(model, sentinel, picks, method):
+    # Plant a sentinel at one depth of a few nodes: those nodes, and only they
+    # beside the ones already incomplete, are left out, with a warning.
+    model = model.transpose("lat", "lon", "depth")
+    values = model.values.copy()
+    nodes = sorted({pick % (values.shape[0] * values.shape[1]) for pick in picks})
+    rows, columns = np.unravel_index(nodes, values.shape[:2])
+    values[rows, columns, 1] = sentinel
+    planted = model.copy(data=values)
+    complete = complete_in_window(model, np.asarray(model["depth"].values))
+    assume(int(complete.sum()) - len(nodes) >= 2)
+
+    with pytest.warns(ImpossibleValueWarning, match=re.escape(f"{sentinel:g} (")):
+        fitted = make_fitter(method, 2).fit(planted)
+
+    labelled = fitted.labels_ != xvcluster.MISSING_LABEL
+    expected = complete.copy(data=complete.values.copy())
+    expected.values[rows, columns] = False
+    xr.testing.assert_equal(labelled, expected)
+    assert int(fitted.counts_.sum()) == int(expected.sum())
