@@ -313,13 +313,14 @@ def test_interrupted_run_leaves_no_partial_output(
 ):
     monkeypatch.setattr(xr.Dataset, "to_netcdf", _interrupted_write(signal_to_send))
     out = tmp_path / "out"
+    handler_before = signal.getsignal(signal.SIGTERM)
     code, stdout, err = run_cli(capsys, "--k", "2", *FAST, "--out", str(out))
     assert code == status
     assert stdout == ""
     assert err.strip() == f"xvcluster: {word}; no partial output left"
     assert list(out.iterdir()) == []
     # SIGTERM is back to what it was once the run is over.
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) == handler_before
 
 
 def test_interrupted_overwrite_keeps_the_previous_result(capsys, tmp_path, monkeypatch):
