@@ -6,6 +6,9 @@ from importlib import resources
 
 import xarray as xr
 
+from .errors import ModelFileError
+from .io import open_velocity_model
+
 __all__ = ["EXAMPLES", "example_path", "open_example"]
 
 EXAMPLES: dict[str, dict[str, str]] = {
@@ -58,6 +61,11 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
     xarray.Dataset
         The model, with its citation in ``attrs["citation"]``.
 
+    Raises
+    ------
+    ModelFileError
+        If the installed file is missing or damaged.
+
     Examples
     --------
     >>> import xvcluster
@@ -65,6 +73,12 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
     >>> vs.dims
     ('depth', 'latitude', 'longitude')
     """
-    dataset = xr.open_dataset(example_path(name), **kwargs)
+    try:
+        dataset = open_velocity_model(example_path(name), **kwargs)
+    except (FileNotFoundError, ModelFileError) as error:
+        raise ModelFileError(
+            f"The bundled example {name!r} cannot be read ({error}); reinstall "
+            "xvcluster, e.g. pip install --force-reinstall xvcluster."
+        ) from None
     dataset.attrs["citation"] = EXAMPLES[name]["citation"]
     return dataset
