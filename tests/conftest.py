@@ -20,10 +20,14 @@ raise_on_compute
     Context manager (use ``with raise_on_compute:`` or ``with
     raise_on_compute():``) under which any dask computation raises
     ``AssertionError("computed")``.
+
+Hypothesis settings profiles "ci" (default) and "dev" are registered here; pick
+one with the HYPOTHESIS_PROFILE environment variable.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,8 +35,25 @@ import dask
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, settings
 
 import xvcluster
+
+# Hypothesis profiles: "ci" (the default) runs a fixed, reproducible set of
+# examples per property; "dev" searches longer with fresh randomness. Choose
+# with HYPOTHESIS_PROFILE=dev pytest tests/test_properties.py.
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DATA = Path(__file__).parent / "data"
 DELPH_PATH = DATA / "Cascadia-ANT+RF-Delph2018.r0.1.nc"

@@ -1,5 +1,8 @@
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import xvcluster
 from xvcluster.cli import RESULT_FILE, main
 
 FAST = ["--zrange", "0", "60", "--dz", "5"]
+DELPH_PATH = Path(__file__).parent / "data" / "Cascadia-ANT+RF-Delph2018.r0.1.nc"
 
 
 def run_cli(capsys, *argv):
@@ -140,8 +144,19 @@ def two_variable_model(tmp_path):
         (["--dz", "0"], "dz=0"),
         (["--spacing", "0"], "spacing=0"),
         (["--var", "rho"], "No variable 'rho'"),
+        (["--var", "depth"], "No variable 'depth'"),
         (["--zrange", "300", "400"], "outside the data"),
+        (["--zrange", "0", "nan"], "non-finite"),
+        (["--zrange", "10", "10"], "top at or below its bottom"),
         (["--krange", "2", "3"], "krange"),
+        (["--krange", "9", "2"], "krange"),
+        (["--dz", "-2"], "dz=-2.0"),
+        (["--dz", "200"], "larger than the depth window"),
+        (["--spacing", "-1"], "spacing=-1"),
+        (["--random-state", "-1"], "random_state=-1"),
+        (["--smooth", "2"], "smooth=2"),
+        (["--lat", "nope"], "'nope'"),
+        (["--depth", "latitude"], "depth"),
     ],
 )
 def test_bad_input_ends_with_one_line(capsys, tmp_path, argv, message):
@@ -210,3 +225,134 @@ def test_window_the_data_do_not_fill_gets_a_better_one_suggested(capsys, tmp_pat
         capsys, path, "--k", "4", "--zrange", "0", "80", "--out", str(tmp_path)
     )
     assert status == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--k", "abc"], "'abc' is not a number of clusters"),
+        (["--k"], "expected one argument"),
+        (["--zrange", "0"], "expected 2 arguments"),
+        (["--dz", "two"], "invalid float value"),
+        (["--metric", "cosine"], "invalid choice"),
+        (["--nan", "maybe"], "invalid choice"),
+        (["--no-such-option"], "unrecognized arguments"),
+    ],
+)
+def test_malformed_options_end_with_one_line(capsys, tmp_path, argv, message):
+    with pytest.raises(SystemExit) as info:
+        main(["run", *argv, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert err.startswith("xvcluster: error: ")
+    assert message in err and "--help" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def damaged_copies(directory: Path) -> dict[str, Path]:
+    example = Path(xvcluster.example_path()).read_bytes()
+    files = {
+        "empty": b"",
+        "text": b"depth,lat,lon,vs\n0,45,-120,3.2\n",
+        "truncated-netcdf3": example[: len(example) // 2],
+        "truncated-netcdf4": DELPH_PATH.read_bytes()[:5000],
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = directory / f"{name}.nc"
+        paths[name].write_bytes(content)
+    return paths
+
+
+@pytest.mark.parametrize(
+    "name", ["empty", "text", "truncated-netcdf3", "truncated-netcdf4", "folder"]
+)
+def test_unreadable_model_files_are_named(capsys, tmp_path, name):
+    paths = damaged_copies(tmp_path)
+    paths["folder"] = tmp_path / "a-folder.nc"
+    paths["folder"].mkdir()
+    out = tmp_path / "out"
+    status, stdout, err = run_cli(capsys, str(paths[name]), "--out", str(out))
+    assert status == 2
+    assert stdout == ""
+    assert str(paths[name]) in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_output_folder_that_is_a_file_fails_before_the_fit(capsys, tmp_path):
+    (tmp_path / "taken").write_text("not a folder")
+    status, _, err = run_cli(
+        capsys, "--k", "2", "--out", str(tmp_path / "taken" / "out")
+    )
+    assert status == 2
+    assert "not a folder" in err and len(err.strip().splitlines()) == 1
+
+
+def _interrupted_write(signal_to_send: signal.Signals | None):
+    """A to_netcdf that writes half a file, then is interrupted."""
+
+    def to_netcdf(self, path=None, *args, **kwargs):
+        Path(path).write_bytes(b"\x89HDF\r\n\x1a\n half a file")
+        if signal_to_send is None:
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal_to_send)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("the signal was not delivered")
+
+    return to_netcdf
+
+
+@pytest.mark.parametrize(
+    ("signal_to_send", "status", "word"),
+    [(None, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_interrupted_run_leaves_no_partial_output(
+    capsys, tmp_path, monkeypatch, signal_to_send, status, word
+):
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", _interrupted_write(signal_to_send))
+    out = tmp_path / "out"
+    handler_before = signal.getsignal(signal.SIGTERM)
+    code, stdout, err = run_cli(capsys, "--k", "2", *FAST, "--out", str(out))
+    assert code == status
+    assert stdout == ""
+    assert err.strip() == f"xvcluster: {word}; no partial output left"
+    assert list(out.iterdir()) == []
+    # SIGTERM is back to what it was once the run is over.
+    assert signal.getsignal(signal.SIGTERM) == handler_before
+
+
+def test_interrupted_overwrite_keeps_the_previous_result(capsys, tmp_path, monkeypatch):
+    assert run_cli(capsys, "--k", "2", *FAST, "--out", str(tmp_path))[0] == 0
+    before = (tmp_path / RESULT_FILE).read_bytes()
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", _interrupted_write(None))
+    status, _, _ = run_cli(
+        capsys, "--k", "3", *FAST, "--out", str(tmp_path), "--overwrite"
+    )
+    assert status == 130
+    assert sorted(path.name for path in tmp_path.iterdir()) == [RESULT_FILE]
+    assert (tmp_path / RESULT_FILE).read_bytes() == before
+
+
+def test_sigint_to_a_running_command_leaves_no_partial_output(tmp_path):
+    # A real Ctrl-C, wherever in the run it lands: afterwards the output folder
+    # holds nothing, or a complete result, never a part of one.
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xvcluster", "run", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+
+    leftovers = sorted(path.name for path in out.iterdir()) if out.exists() else []
+    assert leftovers in ([], [RESULT_FILE])
+    if leftovers:
+        xvcluster.load_model(out / RESULT_FILE)
+    if process.returncode == 130:  # landed in the run, not in Python's start-up
+        assert err.strip().endswith("xvcluster: interrupted; no partial output left")
+        assert "Traceback" not in err

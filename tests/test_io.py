@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import netCDF4
@@ -13,6 +15,7 @@ import xarray as xr
 
 import xvcluster
 from xvcluster import KMeans, ModelFileError, OutputExistsError
+from xvcluster.io import check_writable
 
 DELPH_PATH = Path(__file__).parent / "data" / "Cascadia-ANT+RF-Delph2018.r0.1.nc"
 
@@ -290,3 +293,77 @@ def test_load_a_missing_path(tmp_path):
         xvcluster.load_model(tmp_path / "nowhere.nc")
     with pytest.raises(FileNotFoundError):
         xvcluster.load_model(str(tmp_path / "nowhere.nc"))
+
+
+# ------------------------------------------------------------ hostile files
+
+
+@pytest.mark.parametrize(
+    "attribute", ["xvcluster_params", "xvcluster_axes", "xvcluster_variable"]
+)
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "__import__('pathlib').Path({marker!r}).touch()",
+        '{{"zrange": "__import__(\'pathlib\').Path({marker!r}).touch()"}}',
+        "cos\nsystem\n(S'touch {marker}'\ntR.",
+    ],
+    ids=["python-expression", "expression-in-json", "pickle-protocol-0"],
+)
+def test_hostile_attrs_never_run(knee_model, tmp_path, monkeypatch, attribute, payload):
+    marker = tmp_path / "ran"
+    good = tmp_path / "good.nc"
+    knee_model.to_netcdf(good)
+    with xr.open_dataset(good, mask_and_scale=False) as dataset:
+        hostile = dataset.load()
+    hostile.attrs[attribute] = payload.format(marker=str(marker))
+    path = tmp_path / "hostile.nc"
+    hostile.to_netcdf(path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("code from the file was run")
+
+    for module, name in [
+        ("builtins", "eval"),
+        ("builtins", "exec"),
+        ("pickle", "loads"),
+        ("pickle", "load"),
+    ]:
+        monkeypatch.setattr(f"{module}.{name}", refuse)
+    try:
+        xvcluster.load_model(path)
+    except ModelFileError as error:
+        assert str(path) in str(error)
+    assert not marker.exists()
+
+
+def test_result_file_gets_the_users_permissions(knee_model, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        knee_model.to_netcdf(tmp_path / "model.nc")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "model.nc").stat().st_mode) == 0o644
+
+
+def test_result_is_flushed_to_disk_before_it_appears(knee_model, tmp_path, monkeypatch):
+    path = tmp_path / "model.nc"
+    flushed_before_rename = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor):
+        flushed_before_rename.append(not path.exists())
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    knee_model.to_netcdf(path)
+    assert flushed_before_rename == [True]
+    assert path.is_file()
+
+
+def test_output_under_a_file_is_refused_before_any_work(tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(NotADirectoryError, match="not a folder"):
+        check_writable(tmp_path / "taken" / "model.nc")
+    with pytest.raises(IsADirectoryError):
+        check_writable(tmp_path, overwrite=True)

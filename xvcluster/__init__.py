@@ -21,6 +21,7 @@ from .datasets import example_path, open_example, synthetic_model
 from .errors import (
     AxisError,
     DepthWindowWarning,
+    ImpossibleValueWarning,
     InputError,
     KneeNotFoundWarning,
     ModelFileError,
@@ -30,7 +31,7 @@ from .errors import (
     XVClusterError,
     XVClusterWarning,
 )
-from .io import load_model
+from .io import load_model, open_velocity_model
 from .kmeans import KMeans
 from .model import MISSING_LABEL, ProfileModel
 from .profiles import ProfileSpec
@@ -43,6 +44,7 @@ __all__ = [
     "Axes",
     "AxisError",
     "DepthWindowWarning",
+    "ImpossibleValueWarning",
     "InputError",
     "KMeans",
     "KneeNotFoundWarning",
@@ -60,6 +62,7 @@ __all__ = [
     "get_options",
     "load_model",
     "open_example",
+    "open_velocity_model",
     "set_options",
     "synthetic_model",
 ]

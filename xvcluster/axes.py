@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .errors import AxisError
+from .errors import AxisError, InputError
 
 __all__ = ["AXIS_RULES", "Axes", "find_axes"]
 
@@ -36,7 +36,10 @@ AXIS_RULES: dict[str, list[tuple[str, frozenset[str]]]] = {
             ),
         ),
         ("_coordinateaxistype", frozenset({"lat"})),
-        ("name", frozenset({"lat", "latitude", "lats", "nav_lat", "y"})),
+        ("name", frozenset({"lat", "latitude", "lats", "nav_lat"})),
+        # A bare "y" is latitude only when nothing is named as one: on a
+        # projected grid, y is northing and lat(y, x) the latitude.
+        ("name", frozenset({"y"})),
     ],
     "longitude": [
         ("standard_name", frozenset({"longitude", "grid_longitude"})),
@@ -47,7 +50,8 @@ AXIS_RULES: dict[str, list[tuple[str, frozenset[str]]]] = {
             ),
         ),
         ("_coordinateaxistype", frozenset({"lon"})),
-        ("name", frozenset({"lon", "long", "longitude", "lons", "nav_lon", "x"})),
+        ("name", frozenset({"lon", "long", "longitude", "lons", "nav_lon"})),
+        ("name", frozenset({"x"})),
     ],
     "depth": [
         (
@@ -214,6 +218,23 @@ def _ordered_union(*groups: Iterable[Hashable]) -> tuple[str, ...]:
     return tuple(ordered)
 
 
+def _check_is_dataarray(da: object) -> None:
+    """Refuse a Dataset (or anything else) where one variable is needed."""
+    if isinstance(da, xr.Dataset):
+        names = sorted(str(name) for name in da.data_vars)
+        first = names[0] if names else "vs"
+        raise InputError(
+            f"Got a Dataset with the variables {names!r}, but one velocity model "
+            f"(a DataArray) is needed; pick one, e.g. ds[{first!r}]."
+        )
+    if not isinstance(da, xr.DataArray):
+        raise InputError(
+            f"Got a {type(da).__name__}, but a velocity model is an "
+            "xarray.DataArray; wrap numpy arrays with xr.DataArray(values, "
+            "dims=..., coords=...)."
+        )
+
+
 def find_axes(
     da: xr.DataArray,
     *,
@@ -249,6 +270,7 @@ def find_axes(
     >>> xvcluster.find_axes(vs)
     Axes(latitude='latitude', longitude='longitude', depth='depth', horizontal_dims=('latitude', 'longitude'), depth_to_km=1.0)
     """  # noqa: E501
+    _check_is_dataarray(da)
     depth_name = (
         _checked_override(da, depth, "depth")
         if depth is not None

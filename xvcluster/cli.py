@@ -8,17 +8,20 @@ a short summary. Bad input ends the run with one line on stderr and exit status 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import xarray as xr
 
 from .datasets import example_path
 from .errors import InputError, XVClusterError, XVClusterWarning
-from .io import check_writable
+from .io import check_writable, open_velocity_model, select_variable
 from .kmeans import ENGINES, METRICS, KMeans
 from .model import ProfileModel
 from .som import SOM
@@ -39,13 +42,23 @@ def _cluster_count(text: str) -> int | None:
         ) from None
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser that reports a bad option in one line, not with usage."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one line and exit with status 2."""
+        self.exit(2, f"xvcluster: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``xvcluster`` command line."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="xvcluster",
         description="Cluster the depth-velocity profiles of a 3-D velocity model.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_OneLineParser
+    )
     run = commands.add_parser(
         "run",
         help="cluster a model and write the results",
@@ -121,37 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace results already in OUT"
     )
     return parser
-
-
-def _open_model(path: str | None) -> tuple[xr.Dataset, str]:
-    source = path if path is not None else example_path()
-    if not Path(source).is_file():
-        raise InputError(
-            f"No model file at {source!r}; give the path of a netCDF file."
-        )
-    try:
-        return xr.open_dataset(source, chunks={}), source
-    except (OSError, ValueError) as error:
-        raise InputError(
-            f"Cannot read {source!r} as netCDF ({error}); is the file complete?"
-        ) from None
-
-
-def _pick_variable(dataset: xr.Dataset, name: str | None) -> xr.DataArray:
-    if name is not None:
-        if name not in dataset.data_vars:
-            raise InputError(
-                f"No variable {name!r} in the model; choose --var from "
-                f"{sorted(map(str, dataset.data_vars))!r}."
-            )
-        return dataset[name]
-    gridded = [var for var in dataset.data_vars if dataset[var].ndim >= 2]
-    if len(gridded) != 1:
-        raise InputError(
-            f"The model has {len(gridded)} gridded variables "
-            f"{sorted(map(str, gridded))!r}; choose one with --var."
-        )
-    return dataset[gridded[0]]
 
 
 def _build_model(args: argparse.Namespace) -> ProfileModel:
@@ -238,9 +220,9 @@ def run(args: argparse.Namespace) -> int:
     # Refuse an existing result before the fit, not after it.
     result_path = check_writable(out / RESULT_FILE, overwrite=args.overwrite)
 
-    dataset, source = _open_model(args.model)
-    with dataset:
-        variable = _pick_variable(dataset, args.var)
+    source = args.model if args.model is not None else example_path()
+    with open_velocity_model(source, chunks={}) as dataset:
+        variable = select_variable(dataset, args.var)
         model.fit(variable, lat=args.lat, lon=args.lon, depth=args.depth)
         # Lazy coordinates (e.g. 2-D easting) are read while writing: keep it open.
         model.to_netcdf(result_path, overwrite=args.overwrite)
@@ -251,19 +233,50 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Terminated(Exception):
+    """The run received SIGTERM (e.g. from a batch scheduler)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _terminate_gracefully() -> Iterator[None]:
+    """Turn SIGTERM into an exception, so a killed run cleans up as ^C does."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``xvcluster`` command; returns the exit status."""
+    """Entry point of the ``xvcluster`` command; returns the exit status.
+
+    Bad input, unreadable files and unwritable outputs end the run with one
+    line on stderr and status 2; an interrupt (Ctrl-C, status 130) or SIGTERM
+    (status 143) ends it with no result file and no temporary file left.
+    """
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _terminate_gracefully():
         warnings.simplefilter("always", XVClusterWarning)
         try:
             status = run(args)
-        except (XVClusterError, FileNotFoundError) as error:
-            print(f"xvcluster: error: {error}", file=sys.stderr)
+        except (XVClusterError, OSError) as error:
+            one_line = " ".join(str(error).split())
+            print(f"xvcluster: error: {one_line}", file=sys.stderr)
             status = 2
         except KeyboardInterrupt:
-            print("xvcluster: interrupted; no result was written", file=sys.stderr)
+            print("xvcluster: interrupted; no partial output left", file=sys.stderr)
             status = 130
+        except _Terminated:
+            print("xvcluster: terminated; no partial output left", file=sys.stderr)
+            status = 143
     for warning in caught:
         if issubclass(warning.category, XVClusterWarning):
             print(f"xvcluster: warning: {warning.message}", file=sys.stderr)

@@ -13,6 +13,9 @@ from importlib import resources
 import numpy as np
 import xarray as xr
 
+from .errors import InputError, ModelFileError
+from .io import open_velocity_model
+
 __all__ = ["EXAMPLES", "example_path", "open_example", "synthetic_model"]
 
 EXAMPLES: dict[str, dict[str, str]] = {
@@ -65,6 +68,11 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
     xarray.Dataset
         The model, with its citation in ``attrs["citation"]``.
 
+    Raises
+    ------
+    ModelFileError
+        If the installed file is missing or damaged.
+
     Examples
     --------
     >>> import xvcluster
@@ -72,7 +80,13 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
     >>> vs.dims
     ('depth', 'latitude', 'longitude')
     """
-    dataset = xr.open_dataset(example_path(name), **kwargs)
+    try:
+        dataset = open_velocity_model(example_path(name), **kwargs)
+    except (FileNotFoundError, ModelFileError) as error:
+        raise ModelFileError(
+            f"The bundled example {name!r} cannot be read ({error}); reinstall "
+            "xvcluster, e.g. pip install --force-reinstall xvcluster."
+        ) from None
     dataset.attrs["citation"] = EXAMPLES[name]["citation"]
     return dataset
 
@@ -206,8 +220,6 @@ def synthetic_model(
     >>> sorted(set(model["province"].values.ravel().tolist()))
     [0, 1, 2, 3]
     """
-    from .errors import InputError
-
     if n_provinces < 2:
         raise InputError(f"n_provinces={n_provinces!r} must be 2 or more.")
     depths = np.arange(0.0, 100.0, 2.0) if depths is None else np.asarray(depths)

@@ -14,6 +14,7 @@ import warnings
 __all__ = [
     "AxisError",
     "DepthWindowWarning",
+    "ImpossibleValueWarning",
     "InputError",
     "KneeNotFoundWarning",
     "ModelFileError",
@@ -46,7 +47,11 @@ class OutputExistsError(XVClusterError, FileExistsError):
 
 
 class ModelFileError(XVClusterError, ValueError):
-    """A file cannot be read as a saved xvcluster model."""
+    """A file cannot be read: truncated, corrupt, or not the model expected.
+
+    Raised for velocity model files that cannot be opened whole and for files
+    that are not a saved xvcluster model.
+    """
 
 
 class XVClusterWarning(UserWarning):
@@ -59,6 +64,13 @@ class KneeNotFoundWarning(XVClusterWarning):
 
 class DepthWindowWarning(XVClusterWarning):
     """The depth window reaches past the data and was clipped to it."""
+
+
+class ImpossibleValueWarning(XVClusterWarning):
+    """The model holds values it cannot physically take (e.g. -99999 km/s).
+
+    They are treated as missing, so the profiles holding them are left out.
+    """
 
 
 class SOMNeighbourhoodWarning(XVClusterWarning):

@@ -62,9 +62,11 @@ class ProfileModel:
         if random_state is not None and (
             isinstance(random_state, bool)
             or not isinstance(random_state, int | np.integer)
+            or not 0 <= random_state < 2**32
         ):
             raise InputError(
-                f"random_state={random_state!r} must be a whole number seed or None."
+                f"random_state={random_state!r} must be a whole number seed from 0 "
+                "to 2**32 - 1, or None."
             )
         self.random_state = None if random_state is None else int(random_state)
 
@@ -188,7 +190,7 @@ class ProfileModel:
             ``depth_`` set.
         """
         axes = find_axes(da, lat=lat, lon=lon, depth=depth)
-        profiles = prepare_profiles(da, axes, self.spec)
+        profiles = prepare_profiles(da, axes, self.spec, check_values=True)
         canonical_rows = _canonical_rows(profiles, axes)
         if self._fits_blockwise(profiles):
             centres, labels = self._fit_in_blocks(profiles, canonical_rows)

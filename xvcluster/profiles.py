@@ -21,6 +21,7 @@ import xarray as xr
 
 from .axes import Axes
 from .errors import DepthWindowWarning, InputError, warn
+from .values import impossible_mask, report_impossible
 
 __all__ = [
     "DEPTH_ATTRS",
@@ -122,7 +123,13 @@ def _check_spacing(spacing: object) -> None:
 
 
 def _checked_source_depths(depth_km: np.ndarray, name: str) -> np.ndarray:
-    """Validate the model's depths (km, positive down) and return them ascending."""
+    """Validate the model's depths (km, positive down) and return them ascending.
+
+    A depth may appear twice in a row: the pair marks a discontinuity, a step in
+    velocity at that depth (the first sample, in order of increasing depth, is
+    the bottom of the layer above, the second the top of the layer below). A
+    depth repeated three times, or depths out of order, are refused.
+    """
     if depth_km.size < 2:
         raise InputError(
             f"Depth axis {name!r} has {depth_km.size} value(s); a profile needs at "
@@ -135,16 +142,20 @@ def _checked_source_depths(depth_km: np.ndarray, name: str) -> np.ndarray:
             "drop them with .dropna() or .isel() first."
         )
     steps = np.diff(depth_km)
-    if np.any(np.abs(steps) < _SAME_DEPTH_KM):
-        repeated = depth_km[1:][np.abs(steps) < _SAME_DEPTH_KM]
-        raise InputError(
-            f"Depth axis {name!r} repeats the depth(s) {np.unique(repeated)!r} km; "
-            "keep one sample per depth, e.g. with .drop_duplicates(dim)."
-        )
-    if not (np.all(steps > 0) or np.all(steps < 0)):
+    repeats = np.abs(steps) < _SAME_DEPTH_KM
+    moving = steps[~repeats]
+    if moving.size == 0 or not (np.all(moving > 0) or np.all(moving < 0)):
         raise InputError(
             f"Depth axis {name!r} is not sorted (values {depth_km!r} km); sort it "
             f"with .sortby({name!r})."
+        )
+    if np.any(repeats[1:] & repeats[:-1]):
+        tripled = depth_km[1:-1][repeats[1:] & repeats[:-1]]
+        raise InputError(
+            f"Depth axis {name!r} holds the depth(s) {np.unique(tripled)!r} km three "
+            "or more times; a discontinuity has two samples at its depth (above "
+            "and below the step), so keep two, e.g. with .drop_duplicates(dim, "
+            "keep='first') or .isel()."
         )
     return np.sort(depth_km)
 
@@ -191,7 +202,7 @@ def target_depths(spec: ProfileSpec, source_km: np.ndarray) -> np.ndarray:
         inside = (source_km >= top - _SAME_DEPTH_KM) & (
             source_km <= bottom + _SAME_DEPTH_KM
         )
-        depths = source_km[inside]
+        depths = _one_per_depth(source_km[inside])
     else:
         if spec.dz > bottom - top + _SAME_DEPTH_KM:
             raise InputError(
@@ -211,23 +222,51 @@ def target_depths(spec: ProfileSpec, source_km: np.ndarray) -> np.ndarray:
     return depths
 
 
+def _one_per_depth(depths_km: np.ndarray) -> np.ndarray:
+    """Ascending depths with each discontinuity's pair of samples counted once."""
+    apart = np.concatenate([[True], np.diff(depths_km) >= _SAME_DEPTH_KM])
+    return depths_km[apart]
+
+
+def _fill_interior_gaps(
+    da: xr.DataArray, depth: str, source_km: np.ndarray
+) -> xr.DataArray:
+    """Fill NaN between valid samples by linear interpolation in depth.
+
+    The upper sample of a discontinuity is placed a hair above the lower one
+    for the fill only, since interpolation needs distinct depths.
+    """
+    upper_of_pair = np.concatenate([np.diff(source_km) < _SAME_DEPTH_KM, [False]])
+    distinct_km = np.where(upper_of_pair, source_km - _SAME_DEPTH_KM / 2, source_km)
+    filled = da.assign_coords({depth: distinct_km}).interpolate_na(
+        dim=depth, method="linear", use_coordinate=True
+    )
+    return filled.assign_coords({depth: source_km})
+
+
 def _interpolation_indices(
     source: np.ndarray, target: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of the samples around each target depth, and the upper one's weight.
 
     A target that falls on a sample uses that sample alone (both indices point
-    at it, weight 0), so a missing value beside it cannot spoil it.
+    at it, weight 0), so a missing value beside it cannot spoil it. A target at
+    a discontinuity (a depth stored twice) takes the deeper sample, the top of
+    the layer below; a target between samples interpolates within one layer.
     """
-    upper = np.clip(np.searchsorted(source, target, side="left"), 1, source.size - 1)
+    last = source.size - 1
+    # The first sample deeper than the target, and the deepest one not deeper.
+    upper = np.clip(
+        np.searchsorted(source, target + _SAME_DEPTH_KM, side="right"), 1, last
+    )
     lower = upper - 1
-    weight = (target - source[lower]) / (source[upper] - source[lower])
 
     on_upper = np.abs(target - source[upper]) < _SAME_DEPTH_KM
-    on_lower = np.abs(target - source[lower]) < _SAME_DEPTH_KM
+    on_lower = ~on_upper & (np.abs(target - source[lower]) < _SAME_DEPTH_KM)
+    span = np.where(on_upper | on_lower, 1.0, source[upper] - source[lower])
+    weight = np.where(on_upper | on_lower, 0.0, (target - source[lower]) / span)
     lower = np.where(on_upper, upper, lower)
     upper = np.where(on_lower, lower, upper)
-    weight = np.where(on_upper | on_lower, 0.0, weight)
     return lower, upper, weight
 
 
@@ -274,6 +313,8 @@ def prepare_profiles(
     axes: Axes,
     spec: ProfileSpec,
     depths: np.ndarray | None = None,
+    *,
+    check_values: bool | None = None,
 ) -> xr.DataArray:
     """Return the model's profiles on a common depth grid, lazily.
 
@@ -288,13 +329,35 @@ def prepare_profiles(
     depths : numpy.ndarray, optional
         Depths (km below the surface) to sample instead of those ``spec`` gives;
         a fitted model passes its own so that new data lands on the same grid.
+    check_values : bool, optional
+        Whether to warn about impossible values (sentinels such as -99999; see
+        :mod:`xvcluster.values`), naming each and its count. ``None`` checks a
+        model held in memory only; ``True`` also reads a dask-backed model once
+        for it (the fit does, since it reads the model anyway); ``False`` never
+        checks. Impossible values are treated as missing in every case.
 
     Returns
     -------
     xarray.DataArray
         Dims ``(*axes.horizontal_dims, "depth")``, depth in km positive down and
-        in one chunk, float32 if the model is float32 else float64. Profiles with
-        missing values are kept (as NaN) so that the grid stays whole.
+        in one chunk, float32 if the model is float32 else float64 (integer
+        models become float64). Profiles with missing or impossible values are
+        kept (as NaN) so that the grid stays whole.
+
+    Raises
+    ------
+    InputError
+        If the depths are not sorted or a depth is stored three times or more,
+        if the window misses the data, or if most values are impossible for the
+        units the model declares.
+
+    Notes
+    -----
+    A depth stored twice in a row marks a discontinuity: the first sample (in
+    order of increasing depth) is the bottom of the layer above, the second the
+    top of the layer below. Depths between samples are interpolated within their
+    own layer, never across the step, and a depth exactly at the step takes the
+    value below it, as the top of a layer belongs to that layer.
     """
     dtype = _float_dtype(da)
     da = _squeeze_extra_dims(da, axes)
@@ -313,16 +376,14 @@ def prepare_profiles(
     if da.chunks is not None:
         da = da.chunk({axes.depth: -1})
 
-    # Thin the grid, then fill interior gaps if asked.
+    # Thin the grid.
     if spec.spacing > 1:
         da = da.isel(
             {dim: slice(None, None, spec.spacing) for dim in axes.horizontal_dims}
         )
     da = da.astype(dtype, copy=False)
-    if spec.nan == "fill":
-        da = da.interpolate_na(dim=axes.depth, method="linear", use_coordinate=True)
 
-    # Sample the window's depths.
+    # The window's depths, and the samples each one is interpolated from.
     if depths is None:
         depths = target_depths(spec, source_sorted)
     elif (
@@ -335,6 +396,16 @@ def prepare_profiles(
             "model that covers the fitted depth window."
         )
     lower, upper, weight = _interpolation_indices(source_sorted, depths)
+
+    # Impossible values (sentinels) become missing; report them if asked.
+    impossible = impossible_mask(da)
+    if check_values or (check_values is None and da.chunks is None):
+        used = {axes.depth: slice(int(lower.min()), int(upper.max()) + 1)}
+        report_impossible(da.isel(used), impossible.isel(used))
+    da = da.where(~impossible)
+    if spec.nan == "fill":
+        da = _fill_interior_gaps(da, axes.depth, source_sorted)
+
     profiles = xr.apply_ufunc(
         _resample_last_axis,
         da,
@@ -351,24 +422,35 @@ def prepare_profiles(
     return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
 
 
+def _sort_key(profiles: xr.DataArray, name: str, axes: Axes) -> np.ndarray:
+    """Values of coordinate ``name`` to sort by; longitudes taken modulo 360."""
+    values = np.asarray(profiles[name].values)
+    if name == axes.longitude and np.issubdtype(values.dtype, np.number):
+        return np.mod(values, 360.0)
+    return values
+
+
 def canonical_order(profiles: xr.DataArray, axes: Axes) -> dict[str, np.ndarray]:
     """Positional indexers that put the horizontal dims in ascending coordinate order.
 
     Fitting on profiles in this order makes the result independent of how the
     model happens to be stored (latitude north to south, longitude descending,
-    nodes shuffled): the same data always meets the seeded initialisation in the
-    same order.
+    longitudes as 0-360 or -180-180, nodes shuffled): the same data always meets
+    the seeded initialisation in the same order. Longitudes are compared modulo
+    360, so a grid crossing the antimeridian or the Greenwich meridian is
+    ordered the same way in either convention.
     """
     indexers: dict[str, np.ndarray] = {}
     for dim in axes.horizontal_dims:
         if dim in profiles.indexes:
-            keys = [np.asarray(profiles[dim].values)]
+            names = [dim]
         else:
-            keys = [
-                np.asarray(profiles[name].values)
+            names = [
+                name
                 for name in (axes.longitude, axes.latitude)
                 if name in profiles.coords and profiles[name].dims == (dim,)
             ]
+        keys = [_sort_key(profiles, name, axes) for name in names]
         if keys and all(np.issubdtype(key.dtype, np.number) for key in keys):
             indexers[dim] = np.lexsort(keys)
     return indexers
