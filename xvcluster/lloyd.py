@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -39,6 +40,7 @@ __all__ = [
     "SAMPLE_SIZE",
     "LloydResult",
     "StatisticsOverBlocks",
+    "batched_statistics",
     "block_statistics",
     "euclidean_distances",
     "kmeans_plusplus",
@@ -135,11 +137,13 @@ def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
     Profiles with a missing value get -1.
     """
     rows = block.reshape(-1, block.shape[-1])
-    complete = ~np.isnan(rows.sum(axis=1))
     labels = np.full(rows.shape[0], -1, dtype="int32")
-    if complete.any():
-        squared = _squared_distances(rows[complete].astype("float64"), centres)
-        labels[complete] = squared.argmin(axis=1)
+    for start in range(0, rows.shape[0], BATCH_ROWS):
+        batch = rows[start : start + BATCH_ROWS]
+        complete = ~np.isnan(batch.sum(axis=1))
+        if complete.any():
+            squared = _squared_distances(batch[complete].astype("float64"), centres)
+            labels[start : start + batch.shape[0]][complete] = squared.argmin(axis=1)
     return labels.reshape(block.shape[:-1])
 
 
@@ -192,18 +196,25 @@ def _summed(parts: Sequence[list[Statistics]]) -> list[Statistics]:
     ]
 
 
+def batched_statistics(
+    profiles: np.ndarray, centre_sets: Sequence[np.ndarray]
+) -> list[Statistics]:
+    """Lloyd statistics of profiles ``(..., depth)``, batch by batch.
+
+    Batches of :data:`BATCH_ROWS` rows keep the float64 working copy small.
+    """
+    rows = profiles.reshape(-1, profiles.shape[-1])
+    return _summed(
+        [
+            block_statistics(rows[start : start + BATCH_ROWS], centre_sets)
+            for start in range(0, max(rows.shape[0], 1), BATCH_ROWS)
+        ]
+    )
+
+
 def statistics_in_memory(profiles: np.ndarray) -> Pass:
     """A pass over a numpy array of complete profiles, in row batches."""
-
-    def one_pass(centre_sets: Sequence[np.ndarray]) -> list[Statistics]:
-        return _summed(
-            [
-                block_statistics(profiles[start : start + BATCH_ROWS], centre_sets)
-                for start in range(0, profiles.shape[0], BATCH_ROWS)
-            ]
-        )
-
-    return one_pass
+    return partial(batched_statistics, profiles)
 
 
 class StatisticsOverBlocks:
@@ -235,7 +246,7 @@ class StatisticsOverBlocks:
         centre_sets = [np.asarray(centres) for centres in centre_sets]
         if len(centre_sets) > 1:
             parts = [
-                dask.delayed(block_statistics)(block, centre_sets)
+                dask.delayed(batched_statistics)(block, centre_sets)
                 for block in self._blocks.ravel()
             ]
             (statistics,) = dask.compute(dask.delayed(_summed)(parts))
@@ -274,7 +285,7 @@ def _statistics_and_labels(
     block: np.ndarray, centres: np.ndarray
 ) -> tuple[list[Statistics], np.ndarray]:
     """Lloyd statistics and labels of one block, for one set of centres."""
-    return block_statistics(block, [centres]), nearest_labels(block, centres)
+    return batched_statistics(block, [centres]), nearest_labels(block, centres)
 
 
 def _moved_centres(
