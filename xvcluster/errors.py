@@ -14,8 +14,10 @@ import warnings
 __all__ = [
     "AxisError",
     "DepthWindowWarning",
+    "FiguresSkippedWarning",
     "InputError",
     "KneeNotFoundWarning",
+    "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
     "OutputExistsError",
@@ -48,6 +50,10 @@ class ModelFileError(XVClusterError, ValueError):
     """A file cannot be read as a saved xvcluster model."""
 
 
+class MissingDependencyError(XVClusterError, ImportError):
+    """An optional library (e.g. for plotting) is needed but not installed."""
+
+
 class XVClusterWarning(UserWarning):
     """Base class of every warning issued by xvcluster."""
 
@@ -58,6 +64,10 @@ class KneeNotFoundWarning(XVClusterWarning):
 
 class DepthWindowWarning(XVClusterWarning):
     """The depth window reaches past the data and was clipped to it."""
+
+
+class FiguresSkippedWarning(XVClusterWarning):
+    """The command line wrote the results but not the figures (no plotting extra)."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

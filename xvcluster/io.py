@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import xarray as xr
@@ -11,7 +12,7 @@ import xarray as xr
 from .errors import ModelFileError, OutputExistsError
 from .model import ProfileModel, model_class
 
-__all__ = ["check_writable", "load_model", "write_netcdf"]
+__all__ = ["check_writable", "load_model", "write_atomically", "write_netcdf"]
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -31,13 +32,58 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     return path
 
 
+def write_atomically(
+    path: str | os.PathLike,
+    write: Callable[[Path], object],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Create ``path`` with ``write`` so that the file appears whole or not at all.
+
+    ``write`` is called with a temporary path beside ``path`` (same suffix, so
+    that writers which go by the extension pick the right format); once it
+    returns, the temporary file is renamed over ``path``. An interrupted or
+    failed write leaves no partial file behind.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to create.
+    write : callable
+        Writes the content to the path it is given.
+    overwrite : bool, default False
+        Replace an existing file; otherwise an existing file is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    """
+    path = check_writable(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent
+    )
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_netcdf(
     dataset: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False
 ) -> Path:
     """Write ``dataset`` to ``path`` so that the file appears whole or not at all.
-
-    The data go to a temporary file beside ``path``, which is renamed over it
-    once complete; an interrupted write leaves no partial file behind.
 
     Parameters
     ----------
@@ -58,20 +104,11 @@ def write_netcdf(
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
     """
-    path = check_writable(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".part", dir=path.parent
+    return write_atomically(
+        path,
+        lambda temporary: dataset.to_netcdf(temporary, engine="netcdf4"),
+        overwrite=overwrite,
     )
-    os.close(handle)
-    try:
-        dataset.to_netcdf(temporary, engine="netcdf4")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def load_model(path: str | os.PathLike) -> ProfileModel:
