@@ -9,7 +9,8 @@ import xarray as xr
 import xvcluster
 from xvcluster.cli import RESULT_FILE, main
 
-FAST = ["--zrange", "0", "60", "--dz", "5"]
+# Figures are tested in test_cli_figures.py; here they would only cost time.
+FAST = ["--zrange", "0", "60", "--dz", "5", "--no-figures"]
 
 
 def run_cli(capsys, *argv):

@@ -3,6 +3,11 @@
 ``xvcluster run`` clusters a netCDF velocity model (the bundled PNW10-S example
 when none is given), writes the result Dataset to ``OUT/clusters.nc`` and prints
 a short summary. Bad input ends the run with one line on stderr and exit status 2.
+
+Beside the result it draws ``profiles.png``, ``map.png``, ``map.html`` and, when
+k came from the knee search, ``elbow.png``. Without the plotting extra
+(matplotlib, geoviews, ...) it says so in one warning line and writes the result
+alone.
 """
 
 from __future__ import annotations
@@ -17,14 +22,25 @@ from pathlib import Path
 import xarray as xr
 
 from .datasets import example_path
-from .errors import InputError, XVClusterError, XVClusterWarning
-from .io import check_writable
+from .errors import (
+    FiguresSkippedWarning,
+    InputError,
+    MissingDependencyError,
+    XVClusterError,
+    XVClusterWarning,
+    warn,
+)
+from .io import check_writable, write_atomically
 from .kmeans import METRICS, KMeans
 from .model import ProfileModel
 
 __all__ = ["main"]
 
 RESULT_FILE = "clusters.nc"
+PROFILES_FILE = "profiles.png"
+MAP_FILE = "map.png"
+MAP_HTML_FILE = "map.html"
+ELBOW_FILE = "elbow.png"
 
 
 def _cluster_count(text: str) -> int | None:
@@ -92,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="xvcluster-out", help="output folder")
     run.add_argument(
         "--overwrite", action="store_true", help="replace results already in OUT"
+    )
+    run.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help=f"write {RESULT_FILE} only, without the PNG and HTML figures",
     )
     return parser
 
@@ -173,6 +195,55 @@ def _summary(model: ProfileModel, variable: xr.DataArray, source: str) -> list[s
     return lines
 
 
+def _figure_paths(out: Path, with_elbow: bool, overwrite: bool) -> dict[str, Path]:
+    """The figure files of a run, each refused if it exists and not overwriting."""
+    names = [PROFILES_FILE, MAP_FILE, MAP_HTML_FILE]
+    if with_elbow:
+        names.append(ELBOW_FILE)
+    return {name: check_writable(out / name, overwrite=overwrite) for name in names}
+
+
+def _save_png(figure, path: Path, overwrite: bool) -> None:
+    """Write a matplotlib figure as PNG atomically, then release it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        write_atomically(
+            path,
+            lambda temporary: figure.savefig(temporary, dpi=120, format="png"),
+            overwrite=overwrite,
+        )
+    finally:
+        plt.close(figure)
+
+
+def _write_figures(
+    model: ProfileModel,
+    variable: xr.DataArray,
+    paths: dict[str, Path],
+    overwrite: bool,
+) -> list[Path]:
+    """Draw the run's figures into ``paths``; return those written."""
+    from .maps import interactive_map, save_html
+    from .plot import plot_elbow, plot_map, plot_profiles
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        result = model.result()
+        _save_png(plot_profiles(variable, result), paths[PROFILES_FILE], overwrite)
+        _save_png(plot_map(model.labels_), paths[MAP_FILE], overwrite)
+        save_html(
+            interactive_map(model.labels_), paths[MAP_HTML_FILE], overwrite=overwrite
+        )
+        if ELBOW_FILE in paths:
+            _save_png(plot_elbow(result), paths[ELBOW_FILE], overwrite)
+    except (MissingDependencyError, ImportError) as error:
+        warn(f"figures not written: {error}", FiguresSkippedWarning)
+    return [path for path in paths.values() if path.exists()]
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``xvcluster run`` and return the exit status."""
     started = time.perf_counter()
@@ -180,6 +251,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     # Refuse an existing result before the fit, not after it.
     result_path = check_writable(out / RESULT_FILE, overwrite=args.overwrite)
+    figure_paths = (
+        _figure_paths(out, args.k is None, args.overwrite) if args.figures else {}
+    )
 
     dataset, source = _open_model(args.model)
     with dataset:
@@ -187,9 +261,16 @@ def run(args: argparse.Namespace) -> int:
         model.fit(variable, lat=args.lat, lon=args.lon, depth=args.depth)
         # Lazy coordinates (e.g. 2-D easting) are read while writing: keep it open.
         model.to_netcdf(result_path, overwrite=args.overwrite)
+        figures = (
+            _write_figures(model, variable, figure_paths, args.overwrite)
+            if figure_paths
+            else []
+        )
 
     for line in _summary(model, variable, source):
         print(line)
+    for figure in figures:
+        print(f"wrote {figure}")
     print(f"wrote {result_path} in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -32,6 +32,12 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     return path
 
 
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def write_atomically(
     path: str | os.PathLike,
     write: Callable[[Path], object],
@@ -73,6 +79,8 @@ def write_atomically(
     os.close(handle)
     try:
         write(Path(temporary))
+        # mkstemp makes the file private; give it the permissions of a new file.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
