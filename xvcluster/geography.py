@@ -29,6 +29,7 @@ __all__ = [
     "cluster_colours",
     "cluster_numbers",
     "coastline",
+    "coastline_lines",
     "map_layout",
     "require",
 ]
@@ -244,3 +245,16 @@ def coastline(layout: MapLayout | None = None) -> tuple[np.ndarray, np.ndarray]:
         | (lat > north + margin)
     )
     return np.where(outside, np.nan, lon), np.where(outside, np.nan, lat)
+
+
+def coastline_lines(layout: MapLayout | None = None) -> list[np.ndarray]:
+    """Return the coastlines as separate lines, each an ``(n, 2)`` lon/lat array.
+
+    Same lines as :func:`coastline`, split at the NaN, keeping lines of two or
+    more points: the form of shapely, cartopy and geoviews paths.
+    """
+    lon, lat = coastline(layout)
+    points = np.column_stack([lon, lat])
+    pieces = np.split(points, np.flatnonzero(np.isnan(lon)))
+    pieces = [piece[~np.isnan(piece[:, 0])] for piece in pieces]
+    return [piece for piece in pieces if len(piece) >= 2]

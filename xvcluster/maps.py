@@ -7,6 +7,9 @@ geoviews 1.15's failure on cartopy 0.26's PlateCarree, fixed in geoviews 1.16).
 Hover still reads in degrees, because geoviews formats the cursor position of a
 Web Mercator plot as longitude and latitude.
 
+Longitudes in 0-360 are moved to -180-180 first, the domain of Web Mercator
+(a region that straddles the antimeridian is therefore cut at the map's edges).
+
 Grids are rasterised with datashader to the size of the plot, so a grid of a
 million nodes is one image, not a million glyphs; node layouts are drawn as dots
 up to :data:`DOTS_UP_TO` nodes and rasterised beyond.
@@ -26,7 +29,7 @@ from .geography import (
     MapLayout,
     cluster_colours,
     cluster_numbers,
-    coastline,
+    coastline_lines,
     map_layout,
     require,
 )
@@ -53,6 +56,23 @@ def _web_mercator(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
         _MERCATOR_LATITUDE_LIMIT,
     )
     return lon_lat_to_easting_northing(np.asarray(lon, dtype="float64"), lat)
+
+
+def _with_longitudes_from_180(
+    labels: xr.DataArray, layout: MapLayout
+) -> tuple[xr.DataArray, MapLayout]:
+    """Labels with longitudes in -180 to 180, the domain of Web Mercator.
+
+    geoviews clips whatever lies outside that domain, so longitudes in 0-360
+    are moved into it; grids are put back in order when drawn.
+    """
+    if not layout.longitude_360:
+        return labels, layout
+    longitude = labels[layout.longitude]
+    wrapped = labels.assign_coords(
+        {layout.longitude: (longitude + 180.0) % 360.0 - 180.0}
+    )
+    return wrapped, map_layout(wrapped, lat=layout.latitude, lon=layout.longitude)
 
 
 def _map_kdims() -> list:
@@ -100,15 +120,9 @@ def _cluster_layer(labels: xr.DataArray, layout: MapLayout, size: tuple[int, int
         lon = labels[layout.longitude].values[valid]
         x, y = _web_mercator(lon, lat)
         dots = gv.Points(
-            {
-                "x": x,
-                "y": y,
-                "latitude": lat,
-                "longitude": lon,
-                "cluster": np.asarray(labels.values)[valid],
-            },
+            {"x": x, "y": y, "cluster": np.asarray(labels.values)[valid]},
             kdims=_map_kdims(),
-            vdims=["cluster", "latitude", "longitude"],
+            vdims=["cluster"],
             crs=ccrs.GOOGLE_MERCATOR,
         )
         if valid.sum() <= DOTS_UP_TO:
@@ -169,11 +183,10 @@ def _coastline_layer(layout: MapLayout) -> Any:
     import cartopy.crs as ccrs
     import geoviews as gv
 
-    lon, lat = coastline(layout)
-    x, y = _web_mercator(lon, lat)
-    return gv.Path([np.column_stack([x, y])], crs=ccrs.GOOGLE_MERCATOR).opts(
-        color="black", line_width=1.0
-    )
+    lines = [
+        np.column_stack(_web_mercator(*line.T)) for line in coastline_lines(layout)
+    ]
+    return gv.Path(lines, crs=ccrs.GOOGLE_MERCATOR).opts(color="black", line_width=1.0)
 
 
 def _tile_layer(tiles: Any) -> Any:
@@ -238,7 +251,9 @@ def interactive_map(
 
     if "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
-    layout = map_layout(labels, lat=lat, lon=lon)
+    labels, layout = _with_longitudes_from_180(
+        labels, map_layout(labels, lat=lat, lon=lon)
+    )
     clusters = cluster_numbers(labels)
     colours = cluster_colours(clusters.size)
 

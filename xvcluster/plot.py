@@ -22,7 +22,7 @@ from .geography import (
     MapLayout,
     cluster_colours,
     cluster_numbers,
-    coastline,
+    coastline_lines,
     fitted_params,
     map_layout,
     require,
@@ -410,12 +410,7 @@ def _draw_coastlines(axes: Any, layout: MapLayout, data_crs: Any) -> None:
     """Draw the bundled coastlines, one line per piece, clipped to the map."""
     from matplotlib.collections import LineCollection
 
-    coast_lon, coast_lat = coastline(layout)
-    points = np.column_stack([coast_lon, coast_lat])
-    breaks = np.flatnonzero(np.isnan(coast_lon))
-    lines = [line for line in np.split(points, breaks) if len(line) > 2]
-    lines = [line[~np.isnan(line[:, 0])] for line in lines]
-    lines = [line for line in lines if len(line) >= 2]
+    lines = coastline_lines(layout)
     if data_crs is None:
         axes.add_collection(LineCollection(lines, colors="black", linewidths=0.7))
         return
