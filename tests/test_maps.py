@@ -1,10 +1,10 @@
 """The interactive map: legend, hover, rasterising, layouts, HTML, Chromium render."""
 
+import importlib.util
 import os
 import shutil
 import socket
-import subprocess
-import tempfile
+from pathlib import Path
 
 import holoviews as hv
 import numpy as np
@@ -19,6 +19,15 @@ from xvcluster import maps
 from xvcluster.geography import cluster_colours
 
 CHROMIUM = shutil.which("chromium")
+
+
+def _screenshot_script():
+    """``scripts/screenshots.py``, which renders HTML in headless Chromium."""
+    path = Path(__file__).parents[1] / "scripts" / "screenshots.py"
+    spec = importlib.util.spec_from_file_location("screenshots", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -169,32 +178,6 @@ def test_map_saves_as_standalone_html_offline(pnw_map, tmp_path, offline):
 # ---------------------------------------------------------------- browser
 
 
-def screenshot(html_path, png_path, size=(900, 800)):
-    """Render ``html_path`` in headless Chromium and save a PNG."""
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                f"--screenshot={png_path}",
-                f"--window-size={size[0]},{size[1]}",
-                "--virtual-time-budget=10000",
-                f"file://{html_path}",
-            ],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
-
-
 def blended(colour, alpha):
     """A hex colour drawn with ``alpha`` over white, as 0-255 RGB."""
     rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
@@ -208,7 +191,7 @@ def test_saved_map_renders_the_cluster_colours_in_chromium(pnw_map, tmp_path):
         pytest.skip("chromium is not installed (apt-get install chromium)")
     html = xvcluster.save_html(pnw_map, tmp_path / "map.html")
     png = tmp_path / "map.png"
-    screenshot(html, png)
+    _screenshot_script().chromium_screenshot(html, png)
 
     pixels = np.asarray(Image.open(png).convert("RGB"), dtype=float)
     assert pixels.std() > 10, "the page is blank"

@@ -29,7 +29,7 @@ from .geography import (
     MapLayout,
     cluster_colours,
     cluster_numbers,
-    coastline_lines,
+    coastline,
     map_layout,
     require,
 )
@@ -153,8 +153,6 @@ def _cluster_layer(labels: xr.DataArray, layout: MapLayout, size: tuple[int, int
 
 def _legend(labels: xr.DataArray, layout: MapLayout, clusters, colours) -> Any:
     """One legend entry per cluster: an invisible dot at a member of each."""
-    import cartopy.crs as ccrs
-    import geoviews as gv
     import holoviews as hv
 
     values = np.asarray(labels.values).ravel()
@@ -169,9 +167,9 @@ def _legend(labels: xr.DataArray, layout: MapLayout, clusters, colours) -> Any:
         anchor = members[0] if members.size else int(np.argmax(values >= 0))
         x, y = _web_mercator(lon[anchor], lat[anchor])
         entries.append(
-            gv.Points(
+            hv.Points(
                 [(float(x), float(y))],
-                crs=ccrs.GOOGLE_MERCATOR,
+                kdims=_map_kdims(),
                 label=f"cluster {cluster} ({counts[cluster]:,})",
             ).opts(color=colours[cluster], size=0.001, line_width=0, tools=[])
         )
@@ -179,14 +177,19 @@ def _legend(labels: xr.DataArray, layout: MapLayout, clusters, colours) -> Any:
 
 
 def _coastline_layer(layout: MapLayout) -> Any:
-    """The bundled coastlines clipped to the map, in Web Mercator."""
-    import cartopy.crs as ccrs
-    import geoviews as gv
+    """The bundled coastlines clipped to the map, in Web Mercator.
 
-    lines = [
-        np.column_stack(_web_mercator(*line.T)) for line in coastline_lines(layout)
-    ]
-    return gv.Path(lines, crs=ccrs.GOOGLE_MERCATOR).opts(color="black", line_width=1.0)
+    A holoviews (not geoviews) path: its coordinates are those of the plot
+    already, and geoviews would reproject every line for nothing.
+    """
+    import holoviews as hv
+
+    # One NaN-separated line: bokeh breaks it at the NaN, and holoviews makes one
+    # element instead of one per line (thousands on a global map).
+    x, y = _web_mercator(*coastline(layout))
+    return hv.Path([np.column_stack([x, y])], kdims=_map_kdims()).opts(
+        color="black", line_width=1.0
+    )
 
 
 def _tile_layer(tiles: Any) -> Any:
