@@ -30,6 +30,7 @@ from .errors import (
     XVClusterWarning,
     warn,
 )
+from .geography import require
 from .io import check_writable, write_atomically
 from .kmeans import METRICS, KMeans
 from .model import ProfileModel
@@ -41,6 +42,7 @@ PROFILES_FILE = "profiles.png"
 MAP_FILE = "map.png"
 MAP_HTML_FILE = "map.html"
 ELBOW_FILE = "elbow.png"
+PLOTTING_LIBRARIES = ("matplotlib", "holoviews", "geoviews", "datashader", "colorcet")
 
 
 def _cluster_count(text: str) -> int | None:
@@ -223,24 +225,30 @@ def _write_figures(
     paths: dict[str, Path],
     overwrite: bool,
 ) -> list[Path]:
-    """Draw the run's figures into ``paths``; return those written."""
+    """Draw the run's figures into ``paths``; return those written.
+
+    Every plotting library is checked first, so that a missing one means no
+    figure at all (and one warning), never some figures and not others.
+    """
     from .maps import interactive_map, save_html
     from .plot import plot_elbow, plot_map, plot_profiles
 
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        result = model.result()
-        _save_png(plot_profiles(variable, result), paths[PROFILES_FILE], overwrite)
-        _save_png(plot_map(model.labels_), paths[MAP_FILE], overwrite)
-        save_html(
-            interactive_map(model.labels_), paths[MAP_HTML_FILE], overwrite=overwrite
-        )
-        if ELBOW_FILE in paths:
-            _save_png(plot_elbow(result), paths[ELBOW_FILE], overwrite)
-    except (MissingDependencyError, ImportError) as error:
+        for library in PLOTTING_LIBRARIES:
+            require(library, "Drawing the figures")
+    except MissingDependencyError as error:
         warn(f"figures not written: {error}", FiguresSkippedWarning)
+        return []
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = model.result()
+    _save_png(plot_profiles(variable, result), paths[PROFILES_FILE], overwrite)
+    _save_png(plot_map(model.labels_), paths[MAP_FILE], overwrite)
+    save_html(interactive_map(model.labels_), paths[MAP_HTML_FILE], overwrite=overwrite)
+    if ELBOW_FILE in paths:
+        _save_png(plot_elbow(result), paths[ELBOW_FILE], overwrite)
     return [path for path in paths.values() if path.exists()]
 
 
