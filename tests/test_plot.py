@@ -323,3 +323,16 @@ def test_layouts_are_recognised(pnw_model, delph):
 def test_a_map_needs_latitude_and_longitude(pnw_model):
     with pytest.raises(xvcluster.AxisError, match="latitude"):
         map_layout(pnw_model.labels_.rename(latitude="row").drop_vars("row"))
+
+
+def test_fitted_som_draws_node_weights_and_member_means(make_model):
+    vs = make_model(3)
+    som = xvcluster.SOM((2, 2), iterations=500).fit(vs)
+    figure = plot_profiles(vs, som)
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert legend == ["members", "node weight", "member mean"]
+    for cluster, panel in enumerate(visible_panels(figure)):
+        node_weight, member_mean = bold_lines(panel)
+        np.testing.assert_allclose(
+            member_mean.get_xdata(), som.member_means_.sel(cluster=cluster)
+        )

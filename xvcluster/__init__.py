@@ -30,6 +30,7 @@ from .errors import (
     ModelFileError,
     NotFittedError,
     OutputExistsError,
+    SOMNeighbourhoodWarning,
     XVClusterError,
     XVClusterWarning,
 )
@@ -41,9 +42,11 @@ from .model import MISSING_LABEL, ProfileModel
 from .plot import plot_elbow
 from .profiles import ProfileSpec
 from .progress import get_options, set_options
+from .som import SOM
 
 __all__ = [
     "MISSING_LABEL",
+    "SOM",
     "Axes",
     "AxisError",
     "DepthWindowWarning",
@@ -57,6 +60,7 @@ __all__ = [
     "OutputExistsError",
     "ProfileModel",
     "ProfileSpec",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
     "__version__",

@@ -6,7 +6,7 @@ checks its arguments and hands over to the plain functions and model classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import xarray as xr
@@ -17,6 +17,7 @@ from .maps import interactive_map
 from .model import ProfileModel
 from .plot import MEMBERS_DRAWN, plot_map, plot_profiles
 from .profiles import ProfileSpec, prepare_profiles
+from .som import SOM
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -143,6 +144,63 @@ class VClusterAccessor:
             metric=metric,
             random_state=random_state,
             **options,
+        )
+        return model.fit(self._da, lat=lat, lon=lon, depth=depth).labels_
+
+    def som(
+        self,
+        grid: Sequence[int] | None = None,
+        *,
+        iterations: int = 50_000,
+        sigma: float = 0.3,
+        learning_rate: float = 0.1,
+        zrange: tuple[float, float] | None = None,
+        dz: float | None = None,
+        spacing: int = 1,
+        nan: str = "drop",
+        random_state: int | None = 0,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> xr.DataArray:
+        """Cluster the profiles with a self-organising map and return their labels.
+
+        The clusters are the map's populated nodes; fit :class:`xvcluster.SOM`
+        directly to keep the node weights, the U-matrix and the errors too.
+
+        Parameters
+        ----------
+        grid : (int, int) or None, default None
+            Nodes ``(nx, ny)``; ``None`` for ``ceil(N ** 0.25)`` a side.
+        iterations, sigma, learning_rate, zrange, dz, spacing, nan, random_state
+            See :class:`xvcluster.SOM`.
+        lat, lon, depth : str, optional
+            Axis names, when they cannot be found from attributes or names.
+
+        Returns
+        -------
+        xarray.DataArray
+            int32 cluster numbers on this array's horizontal dims and
+            coordinates, -1 where a profile was left out.
+
+        Examples
+        --------
+        >>> import xvcluster
+        >>> vs = xvcluster.open_example()["vs"]
+        >>> labels = vs.vcluster.som((2, 2), iterations=1000, zrange=(0, 60))
+        >>> labels.dims, labels.attrs["method"]
+        (('latitude', 'longitude'), 'som')
+        """
+        model = SOM(
+            grid,
+            iterations=iterations,
+            sigma=sigma,
+            learning_rate=learning_rate,
+            zrange=zrange,
+            dz=dz,
+            spacing=spacing,
+            nan=nan,
+            random_state=random_state,
         )
         return model.fit(self._da, lat=lat, lon=lon, depth=depth).labels_
 

@@ -34,6 +34,7 @@ from .geography import require
 from .io import check_writable, write_atomically
 from .kmeans import METRICS, KMeans
 from .model import ProfileModel
+from .som import SOM
 
 __all__ = ["main"]
 
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "model", nargs="?", help="netCDF velocity model (default: example)"
     )
     run.add_argument("--var", help="variable to cluster (default: the only one)")
-    run.add_argument("--method", choices=["kmeans"], default="kmeans")
+    run.add_argument("--method", choices=["kmeans", "som"], default="kmeans")
     run.add_argument(
         "--k",
         type=_cluster_count,
@@ -104,6 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metric", choices=METRICS, default="euclidean")
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--smooth", type=int, help="odd window to smooth the knee curve")
+    som = run.add_argument_group("self-organising map (--method som)")
+    som.add_argument(
+        "--grid",
+        type=int,
+        nargs=2,
+        metavar=("NX", "NY"),
+        help="nodes of the map (default: ceil(N ** 0.25) a side for N profiles)",
+    )
+    som.add_argument(
+        "--iterations", type=int, default=50_000, help="training steps (default 50000)"
+    )
+    som.add_argument(
+        "--sigma", type=float, default=0.3, help="neighbourhood width (default 0.3)"
+    )
+    som.add_argument(
+        "--learning-rate",
+        type=float,
+        default=0.1,
+        help="initial learning rate (default 0.1)",
+    )
     run.add_argument("--lat", help="name of the latitude coordinate")
     run.add_argument("--lon", help="name of the longitude coordinate")
     run.add_argument("--depth", help="name of the depth dimension")
@@ -152,6 +173,28 @@ def _pick_variable(dataset: xr.Dataset, name: str | None) -> xr.DataArray:
 
 
 def _build_model(args: argparse.Namespace) -> ProfileModel:
+    if args.method == "som":
+        if args.k is not None:
+            raise InputError(
+                f"--k {args.k} sets the number of k-means clusters; a SOM's clusters "
+                "are its populated nodes, so size the map with --grid NX NY instead."
+            )
+        return SOM(
+            args.grid,
+            iterations=args.iterations,
+            sigma=args.sigma,
+            learning_rate=args.learning_rate,
+            zrange=args.zrange,
+            dz=args.dz,
+            spacing=args.spacing,
+            nan=args.nan,
+            random_state=args.random_state,
+        )
+    if args.grid is not None:
+        raise InputError(
+            f"--grid {args.grid[0]} {args.grid[1]} sizes a self-organising map; add "
+            "--method som, or give k-means its cluster count with --k."
+        )
     kmin, kmax = args.krange
     return KMeans(
         args.k,
@@ -176,7 +219,14 @@ def _summary(model: ProfileModel, variable: xr.DataArray, source: str) -> list[s
         f"{depths.size} depths {depths[0]:g}-{depths[-1]:g} km",
     ]
     elbow = getattr(model, "elbow_", None)
-    if elbow is not None:
+    if isinstance(model, SOM):
+        nx, ny = model.grid_
+        lines.append(
+            f"{model.n_clusters_} clusters: the populated nodes of a {nx} x {ny} "
+            f"map (quantisation error {model.quantisation_error_:.3g}, "
+            f"topographic error {model.topographic_error_:.3g})"
+        )
+    elif elbow is not None:
         ks = elbow["k"].values
         lines.append(
             f"k = {model.n_clusters_} (knee of the inertia curve over k = "
@@ -259,8 +309,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     # Refuse an existing result before the fit, not after it.
     result_path = check_writable(out / RESULT_FILE, overwrite=args.overwrite)
+    knee_search = isinstance(model, KMeans) and model.n_clusters is None
     figure_paths = (
-        _figure_paths(out, args.k is None, args.overwrite) if args.figures else {}
+        _figure_paths(out, knee_search, args.overwrite) if args.figures else {}
     )
 
     dataset, source = _open_model(args.model)

@@ -21,6 +21,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "OutputExistsError",
+    "SOMNeighbourhoodWarning",
     "XVClusterError",
     "XVClusterWarning",
 ]
@@ -68,6 +69,10 @@ class DepthWindowWarning(XVClusterWarning):
 
 class FiguresSkippedWarning(XVClusterWarning):
     """The command line wrote the results but not the figures (no plotting extra)."""
+
+
+class SOMNeighbourhoodWarning(XVClusterWarning):
+    """A SOM's neighbourhood (sigma) spans its whole grid."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -120,6 +120,13 @@ class ProfileModel:
     def _restore(self, dataset: xr.Dataset) -> None:
         """Restore a subclass's extra fitted state from a saved result."""
 
+    def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
+        """Keep what a subclass needs from the valid profiles and their clusters.
+
+        ``profiles`` is ``(profile, depth)``, ``labels`` the final cluster number
+        of each (e.g. to compute the mean profile of each cluster's members).
+        """
+
     # --------------------------------------------------------------- fitting
 
     def fit(
@@ -158,6 +165,7 @@ class ProfileModel:
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
         labels[valid], distances = self._nearest(matrix[valid], centres)
         self._record_fit_quality(distances)
+        self._record_members(matrix[valid], labels[valid])
 
         self.axes_ = axes
         self.depth_ = profiles["depth"].values
@@ -428,11 +436,15 @@ def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
     return rows.ravel()
 
 
-def _ordered_centres(centres: np.ndarray) -> np.ndarray:
-    """Centres sorted slowest first by mean velocity, ties by values from the top."""
+def _centre_order(centres: np.ndarray) -> np.ndarray:
+    """Order of the centres: slowest first by mean velocity, ties from the top."""
     keys = [centres[:, column] for column in reversed(range(centres.shape[1]))]
-    order = np.lexsort([*keys, centres.mean(axis=1)])
-    return centres[order]
+    return np.lexsort([*keys, centres.mean(axis=1)])
+
+
+def _ordered_centres(centres: np.ndarray) -> np.ndarray:
+    """Centres sorted by :func:`_centre_order`."""
+    return centres[_centre_order(centres)]
 
 
 def _variable_description(da: xr.DataArray) -> dict[str, str]:

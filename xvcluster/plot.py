@@ -39,6 +39,7 @@ MEMBERS_DRAWN = 200
 """At most this many member profiles are drawn per panel (a seeded random pick)."""
 
 _PANEL_WIDTH_IN, _PANEL_HEIGHT_IN = 2.4, 3.2
+_LEGEND_ROWS = 16
 
 
 # ------------------------------------------------------------------ profiles
@@ -467,7 +468,9 @@ def plot_map(
     colour_map = ListedColormap(colours)
     norm = BoundaryNorm(np.arange(clusters.size + 1) - 0.5, clusters.size)
 
-    figure = plt.figure(figsize=(8.0, 6.0), layout="constrained")
+    # The legend gets a column per 16 clusters, and the figure room for them.
+    legend_columns = math.ceil(clusters.size / _LEGEND_ROWS)
+    figure = plt.figure(figsize=(6.5 + 1.6 * legend_columns, 6.0), layout="constrained")
     axes, data_crs = _cartopy_axes(figure, layout)
     if axes is None:
         axes = figure.add_subplot()
@@ -504,7 +507,8 @@ def plot_map(
         handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.02, 1.0),
-        ncols=1 if clusters.size <= 13 else 2,
+        ncols=legend_columns,
+        fontsize="medium" if clusters.size <= _LEGEND_ROWS else "x-small",
         frameon=False,
     )
     method = labels.attrs.get("method", "")
