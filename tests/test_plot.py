@@ -334,5 +334,8 @@ def test_fitted_som_draws_node_weights_and_member_means(make_model):
     for cluster, panel in enumerate(visible_panels(figure)):
         node_weight, member_mean = bold_lines(panel)
         np.testing.assert_allclose(
+            node_weight.get_xdata(), som.centres_.sel(cluster=cluster)
+        )
+        np.testing.assert_allclose(
             member_mean.get_xdata(), som.member_means_.sel(cluster=cluster)
         )
