@@ -153,7 +153,7 @@ def test_global_grid_in_0_360_fills_the_map():
     assert values[values.shape[0] // 2, -1] == 1.0
 
 
-def test_delph_grid_with_missing_profiles(delph_model):
+def test_delph_grid_with_missing_profiles_draws_offline(delph_model, offline):
     (image,) = cluster_images(rendered(delph_model.labels_.vcluster.map()))
     (values,) = image.data_source.data["image"]
     assert np.isnan(values).any() and np.isfinite(values).any()
