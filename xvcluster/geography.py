@@ -230,11 +230,12 @@ def coastline(layout: MapLayout | None = None) -> tuple[np.ndarray, np.ndarray]:
         ``matplotlib`` and ``bokeh`` draw as separate lines).
     """
     lon, lat = _coastline_degrees()
+    if layout is not None and layout.longitude_360:
+        lon = np.mod(lon, 360.0)
+    # A line that jumps across the map's seam would streak across the map.
+    lon, lat = _break_at_jumps(lon, lat)
     if layout is None:
-        return lon.copy(), lat.copy()
-
-    if layout.longitude_360:
-        lon, lat = _break_at_jumps(np.mod(lon, 360.0), lat)
+        return lon, lat
 
     west, east, south, north = layout.bounds
     margin = _COASTLINE_MARGIN_DEGREES
