@@ -12,7 +12,8 @@ Longitudes in 0-360 are moved to -180-180 first, the domain of Web Mercator
 
 Grids are rasterised with datashader to the size of the plot, so a grid of a
 million nodes is one image, not a million glyphs; node layouts are drawn as dots
-up to :data:`DOTS_UP_TO` nodes and rasterised beyond.
+up to :data:`DOTS_UP_TO` nodes and rasterised beyond. In Jupyter the raster is
+redrawn at full detail for each zoom; a saved HTML file keeps the first one.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _cluster_layer(labels: xr.DataArray, layout: MapLayout, size: tuple[int, int
             aggregator=datashader.max("cluster"),
             width=width,
             height=height,
-            dynamic=False,
+            dynamic=True,
         )
         return dynspread(aggregated, max_px=4, threshold=0.8)
 
@@ -147,7 +148,7 @@ def _cluster_layer(labels: xr.DataArray, layout: MapLayout, size: tuple[int, int
         aggregator=datashader.max("cluster"),
         width=width,
         height=height,
-        dynamic=False,
+        dynamic=True,
     )
 
 
