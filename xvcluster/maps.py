@@ -12,8 +12,9 @@ Longitudes in 0-360 are moved to -180-180 first, the domain of Web Mercator
 
 Grids are rasterised with datashader to the size of the plot, so a grid of a
 million nodes is one image, not a million glyphs; node layouts are drawn as dots
-up to :data:`DOTS_UP_TO` nodes and rasterised beyond. In Jupyter the raster is
-redrawn at full detail for each zoom; a saved HTML file keeps the first one.
+up to :data:`DOTS_UP_TO` nodes and rasterised beyond. The raster is made once,
+at the size of the map (a dynamic one, redrawn on zoom, lost the legend's colours
+once other maps had been saved in the same session).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _cluster_layer(labels: xr.DataArray, layout: MapLayout, size: tuple[int, int
             aggregator=datashader.max("cluster"),
             width=width,
             height=height,
-            dynamic=True,
+            dynamic=False,
         )
         return dynspread(aggregated, max_px=4, threshold=0.8)
 
@@ -148,7 +149,7 @@ def _cluster_layer(labels: xr.DataArray, layout: MapLayout, size: tuple[int, int
         aggregator=datashader.max("cluster"),
         width=width,
         height=height,
-        dynamic=True,
+        dynamic=False,
     )
 
 
