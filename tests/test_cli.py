@@ -12,7 +12,8 @@ import xarray as xr
 import xvcluster
 from xvcluster.cli import RESULT_FILE, main
 
-FAST = ["--zrange", "0", "60", "--dz", "5"]
+# Figures are tested in test_cli_figures.py; here they would only cost time.
+FAST = ["--zrange", "0", "60", "--dz", "5", "--no-figures"]
 DELPH_PATH = Path(__file__).parent / "data" / "Cascadia-ANT+RF-Delph2018.r0.1.nc"
 
 

@@ -6,6 +6,8 @@ Importing xvcluster registers the ``.vcluster`` accessor on DataArrays::
 
     vs = xvcluster.open_example()["vs"]
     labels = vs.vcluster.kmeans(5, zrange=(0, 60), dz=2.0)
+    vs.vcluster.plot_profiles(labels)   # matplotlib, one panel per cluster
+    labels.vcluster.map()               # interactive map (geoviews)
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -21,9 +23,11 @@ from .datasets import example_path, open_example, synthetic_model
 from .errors import (
     AxisError,
     DepthWindowWarning,
+    FiguresSkippedWarning,
     ImpossibleValueWarning,
     InputError,
     KneeNotFoundWarning,
+    MissingDependencyError,
     ModelFileError,
     NotFittedError,
     OutputExistsError,
@@ -31,9 +35,12 @@ from .errors import (
     XVClusterError,
     XVClusterWarning,
 )
+from .geography import cluster_colours
 from .io import load_model, open_velocity_model
 from .kmeans import KMeans
+from .maps import save_html
 from .model import MISSING_LABEL, ProfileModel
+from .plot import plot_elbow
 from .profiles import ProfileSpec
 from .progress import get_options, set_options
 from .som import SOM
@@ -44,10 +51,12 @@ __all__ = [
     "Axes",
     "AxisError",
     "DepthWindowWarning",
+    "FiguresSkippedWarning",
     "ImpossibleValueWarning",
     "InputError",
     "KMeans",
     "KneeNotFoundWarning",
+    "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
     "OutputExistsError",
@@ -57,12 +66,15 @@ __all__ = [
     "XVClusterError",
     "XVClusterWarning",
     "__version__",
+    "cluster_colours",
     "example_path",
     "find_axes",
     "get_options",
     "load_model",
     "open_example",
     "open_velocity_model",
+    "plot_elbow",
+    "save_html",
     "set_options",
     "synthetic_model",
 ]

@@ -7,14 +7,20 @@ checks its arguments and hands over to the plain functions and model classes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
 from .axes import Axes, find_axes
 from .kmeans import KMeans
+from .maps import interactive_map
+from .model import ProfileModel
+from .plot import MEMBERS_DRAWN, plot_map, plot_profiles
 from .profiles import ProfileSpec, prepare_profiles
 from .som import SOM
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["VClusterAccessor"]
 
@@ -26,6 +32,10 @@ class VClusterAccessor:
     Every method takes ``lat=``, ``lon=`` and ``depth=`` to name an axis that
     cannot be found from its attributes or name. ``zrange`` and ``dz`` are km
     below the surface, positive down, whatever the model stores.
+
+    On the velocity model: ``axes``, ``profiles``, ``kmeans``, ``elbow`` and
+    ``plot_profiles``. On cluster labels (no depth dim): ``map`` (interactive)
+    and ``plot_map`` (static).
     """
 
     def __init__(self, da: xr.DataArray) -> None:
@@ -240,3 +250,99 @@ class VClusterAccessor:
             **options,
         )
         return model.fit(self._da, lat=lat, lon=lon, depth=depth).elbow_
+
+    # ------------------------------------------------------------- pictures
+
+    def plot_profiles(
+        self,
+        clusters: xr.DataArray | xr.Dataset | ProfileModel,
+        *,
+        max_members: int = MEMBERS_DRAWN,
+        random_state: int = 0,
+        lat: str | None = None,
+        lon: str | None = None,
+        depth: str | None = None,
+    ) -> Figure:
+        """Draw this model's profiles, one panel per cluster (matplotlib).
+
+        Parameters
+        ----------
+        clusters : xarray.DataArray, xarray.Dataset or ProfileModel
+            Labels fitted on this model, a fitted model or its ``result()``.
+        max_members, random_state, lat, lon, depth
+            See :func:`xvcluster.plot.plot_profiles`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Members faint in the cluster's map colour, centre and member mean
+            bold, depth increasing downward, panels titled with the cluster
+            number and member count.
+        """
+        return plot_profiles(
+            self._da,
+            clusters,
+            max_members=max_members,
+            random_state=random_state,
+            lat=lat,
+            lon=lon,
+            depth=depth,
+        )
+
+    def map(
+        self,
+        *,
+        tiles: str | Any | None = None,
+        coastlines: bool = True,
+        size: int = 600,
+        alpha: float = 0.85,
+        title: str | None = None,
+        lat: str | None = None,
+        lon: str | None = None,
+    ) -> Any:
+        """Draw these cluster labels on an interactive map (geoviews).
+
+        Parameters
+        ----------
+        tiles : str, optional
+            Basemap by name, e.g. ``"EsriImagery"`` (satellite) or ``"OSM"``.
+        coastlines, size, alpha, title, lat, lon
+            See :func:`xvcluster.maps.interactive_map`.
+
+        Returns
+        -------
+        holoviews.Overlay
+            Shown in Jupyter; save with :func:`xvcluster.save_html`.
+        """
+        return interactive_map(
+            self._da,
+            tiles=tiles,
+            coastlines=coastlines,
+            size=size,
+            alpha=alpha,
+            title=title,
+            lat=lat,
+            lon=lon,
+        )
+
+    def plot_map(
+        self,
+        *,
+        coastlines: bool = True,
+        title: str | None = None,
+        lat: str | None = None,
+        lon: str | None = None,
+    ) -> Figure:
+        """Draw these cluster labels on a static map (matplotlib, cartopy if any).
+
+        Parameters
+        ----------
+        coastlines, title, lat, lon
+            See :func:`xvcluster.plot.plot_map`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Save it with ``figure.savefig("map.png")``.
+        """
+        return plot_map(self._da, coastlines=coastlines, title=title, lat=lat, lon=lon)

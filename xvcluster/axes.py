@@ -21,7 +21,7 @@ import xarray as xr
 
 from .errors import AxisError, InputError
 
-__all__ = ["AXIS_RULES", "Axes", "find_axes"]
+__all__ = ["AXIS_RULES", "Axes", "find_axes", "find_horizontal_axes"]
 
 
 # Each tier is (attribute, accepted values); "name" means the variable's name.
@@ -235,6 +235,66 @@ def _check_is_dataarray(da: object) -> None:
         )
 
 
+def _find_lat_lon(
+    da: xr.DataArray,
+    candidates: dict[Hashable, xr.DataArray],
+    lat: str | None,
+    lon: str | None,
+) -> tuple[str, str, tuple[str, ...]]:
+    """Latitude, longitude and the dims they run along, among ``candidates``."""
+    lat_name = (
+        _checked_override(da, lat, "latitude")
+        if lat is not None
+        else _search("latitude", candidates, da.dims)
+    )
+    lon_name = (
+        _checked_override(da, lon, "longitude")
+        if lon is not None
+        else _search("longitude", candidates, da.dims)
+    )
+    if lat_name == lon_name:
+        raise AxisError(
+            f"Latitude and longitude are both {lat_name!r}; pass lat= and lon= "
+            "with two different coordinates."
+        )
+
+    lat_dims = da[lat_name].dims if lat_name in da.coords else (lat_name,)
+    lon_dims = da[lon_name].dims if lon_name in da.coords else (lon_name,)
+    return lat_name, lon_name, _ordered_union(lat_dims, lon_dims)
+
+
+def find_horizontal_axes(
+    da: xr.DataArray, *, lat: str | None = None, lon: str | None = None
+) -> tuple[str, str, tuple[str, ...]]:
+    """Find the latitude and longitude of a map-like array, with no depth needed.
+
+    Labels, member counts on a grid, any 2-D field: the same rules as
+    :func:`find_axes` apply to every coordinate and dim of ``da``.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A grid ``(lat, lon)`` in any order, or a node layout ``(node,)`` with
+        ``lat(node)`` and ``lon(node)`` coordinates.
+    lat, lon : str, optional
+        Names that override the detection of each axis.
+
+    Returns
+    -------
+    tuple of (str, str, tuple of str)
+        The latitude and longitude names and the dims they run along.
+
+    Raises
+    ------
+    AxisError
+        If an axis is missing or two coordinates qualify for one role.
+    """
+    candidates: dict[Hashable, xr.DataArray] = dict(da.coords.items())
+    for dim in da.dims:
+        candidates.setdefault(dim, xr.DataArray(np.arange(da.sizes[dim]), dims=dim))
+    return _find_lat_lon(da, candidates, lat, lon)
+
+
 def find_axes(
     da: xr.DataArray,
     *,
@@ -289,29 +349,13 @@ def find_axes(
             f"unknown; assign them, e.g. da.assign_coords({depth_name}=depths_km)."
         )
 
-    horizontal = _horizontal_candidates(da, depth_name)
-    lat_name = (
-        _checked_override(da, lat, "latitude")
-        if lat is not None
-        else _search("latitude", horizontal, da.dims)
+    latitude, longitude, horizontal_dims = _find_lat_lon(
+        da, _horizontal_candidates(da, depth_name), lat, lon
     )
-    lon_name = (
-        _checked_override(da, lon, "longitude")
-        if lon is not None
-        else _search("longitude", horizontal, da.dims)
-    )
-    if lat_name == lon_name:
-        raise AxisError(
-            f"Latitude and longitude are both {lat_name!r}; pass lat= and lon= "
-            "with two different coordinates."
-        )
-
-    lat_dims = da[lat_name].dims if lat_name in da.coords else (lat_name,)
-    lon_dims = da[lon_name].dims if lon_name in da.coords else (lon_name,)
     return Axes(
-        latitude=lat_name,
-        longitude=lon_name,
+        latitude=latitude,
+        longitude=longitude,
         depth=depth_name,
-        horizontal_dims=_ordered_union(lat_dims, lon_dims),
+        horizontal_dims=horizontal_dims,
         depth_to_km=_depth_scale_km(da, depth_name),
     )

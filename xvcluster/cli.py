@@ -3,6 +3,11 @@
 ``xvcluster run`` clusters a netCDF velocity model (the bundled PNW10-S example
 when none is given), writes the result Dataset to ``OUT/clusters.nc`` and prints
 a short summary. Bad input ends the run with one line on stderr and exit status 2.
+
+Beside the result it draws ``profiles.png``, ``map.png``, ``map.html`` and, when
+k came from the knee search, ``elbow.png``. Without the plotting extra
+(matplotlib, geoviews, ...) it says so in one warning line and writes the result
+alone.
 """
 
 from __future__ import annotations
@@ -20,8 +25,16 @@ from typing import NoReturn
 import xarray as xr
 
 from .datasets import example_path
-from .errors import InputError, XVClusterError, XVClusterWarning
-from .io import check_writable, open_velocity_model, select_variable
+from .errors import (
+    FiguresSkippedWarning,
+    InputError,
+    MissingDependencyError,
+    XVClusterError,
+    XVClusterWarning,
+    warn,
+)
+from .geography import require
+from .io import check_writable, open_velocity_model, select_variable, write_atomically
 from .kmeans import ENGINES, METRICS, KMeans
 from .model import ProfileModel
 from .som import SOM
@@ -29,6 +42,11 @@ from .som import SOM
 __all__ = ["main"]
 
 RESULT_FILE = "clusters.nc"
+PROFILES_FILE = "profiles.png"
+MAP_FILE = "map.png"
+MAP_HTML_FILE = "map.html"
+ELBOW_FILE = "elbow.png"
+PLOTTING_LIBRARIES = ("matplotlib", "holoviews", "geoviews", "datashader", "colorcet")
 
 
 def _cluster_count(text: str) -> int | None:
@@ -133,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--overwrite", action="store_true", help="replace results already in OUT"
     )
+    run.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help=f"write {RESULT_FILE} only, without the PNG and HTML figures",
+    )
     return parser
 
 
@@ -212,6 +236,61 @@ def _summary(model: ProfileModel, variable: xr.DataArray, source: str) -> list[s
     return lines
 
 
+def _figure_paths(out: Path, with_elbow: bool, overwrite: bool) -> dict[str, Path]:
+    """The figure files of a run, each refused if it exists and not overwriting."""
+    names = [PROFILES_FILE, MAP_FILE, MAP_HTML_FILE]
+    if with_elbow:
+        names.append(ELBOW_FILE)
+    return {name: check_writable(out / name, overwrite=overwrite) for name in names}
+
+
+def _save_png(figure, path: Path, overwrite: bool) -> None:
+    """Write a matplotlib figure as PNG atomically, then release it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        write_atomically(
+            path,
+            lambda temporary: figure.savefig(temporary, dpi=120, format="png"),
+            overwrite=overwrite,
+        )
+    finally:
+        plt.close(figure)
+
+
+def _write_figures(
+    model: ProfileModel,
+    variable: xr.DataArray,
+    paths: dict[str, Path],
+    overwrite: bool,
+) -> list[Path]:
+    """Draw the run's figures into ``paths``; return those written.
+
+    Every plotting library is checked first, so that a missing one means no
+    figure at all (and one warning), never some figures and not others.
+    """
+    from .maps import interactive_map, save_html
+    from .plot import plot_elbow, plot_map, plot_profiles
+
+    try:
+        for library in PLOTTING_LIBRARIES:
+            require(library, "Drawing the figures")
+    except MissingDependencyError as error:
+        warn(f"figures not written: {error}", FiguresSkippedWarning)
+        return []
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = model.result()
+    _save_png(plot_profiles(variable, result), paths[PROFILES_FILE], overwrite)
+    _save_png(plot_map(model.labels_), paths[MAP_FILE], overwrite)
+    save_html(interactive_map(model.labels_), paths[MAP_HTML_FILE], overwrite=overwrite)
+    if ELBOW_FILE in paths:
+        _save_png(plot_elbow(result), paths[ELBOW_FILE], overwrite)
+    return [path for path in paths.values() if path.exists()]
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``xvcluster run`` and return the exit status."""
     started = time.perf_counter()
@@ -219,6 +298,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     # Refuse an existing result before the fit, not after it.
     result_path = check_writable(out / RESULT_FILE, overwrite=args.overwrite)
+    knee_search = isinstance(model, KMeans) and model.n_clusters is None
+    figure_paths = (
+        _figure_paths(out, knee_search, args.overwrite) if args.figures else {}
+    )
 
     source = args.model if args.model is not None else example_path()
     with open_velocity_model(source, chunks={}) as dataset:
@@ -226,9 +309,16 @@ def run(args: argparse.Namespace) -> int:
         model.fit(variable, lat=args.lat, lon=args.lon, depth=args.depth)
         # Lazy coordinates (e.g. 2-D easting) are read while writing: keep it open.
         model.to_netcdf(result_path, overwrite=args.overwrite)
+        figures = (
+            _write_figures(model, variable, figure_paths, args.overwrite)
+            if figure_paths
+            else []
+        )
 
     for line in _summary(model, variable, source):
         print(line)
+    for figure in figures:
+        print(f"wrote {figure}")
     print(f"wrote {result_path} in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -14,9 +14,11 @@ import warnings
 __all__ = [
     "AxisError",
     "DepthWindowWarning",
+    "FiguresSkippedWarning",
     "ImpossibleValueWarning",
     "InputError",
     "KneeNotFoundWarning",
+    "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
     "OutputExistsError",
@@ -54,6 +56,10 @@ class ModelFileError(XVClusterError, ValueError):
     """
 
 
+class MissingDependencyError(XVClusterError, ImportError):
+    """An optional library (e.g. for plotting) is needed but not installed."""
+
+
 class XVClusterWarning(UserWarning):
     """Base class of every warning issued by xvcluster."""
 
@@ -71,6 +77,10 @@ class ImpossibleValueWarning(XVClusterWarning):
 
     They are treated as missing, so the profiles holding them are left out.
     """
+
+
+class FiguresSkippedWarning(XVClusterWarning):
+    """The command line wrote the results but not the figures (no plotting extra)."""
 
 
 class SOMNeighbourhoodWarning(XVClusterWarning):

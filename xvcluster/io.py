@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "load_model",
     "open_velocity_model",
     "select_variable",
+    "write_atomically",
     "write_netcdf",
 ]
 
@@ -196,13 +198,57 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     return path
 
 
+def write_atomically(
+    path: str | os.PathLike,
+    write: Callable[[Path], object],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Create ``path`` with ``write`` so that the file appears whole or not at all.
+
+    ``write`` is called with a temporary path beside ``path`` (same suffix, so
+    that writers which go by the extension pick the right format); once it
+    returns, the temporary file is renamed over ``path``. An interrupted or
+    failed write leaves no partial file behind.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to create.
+    write : callable
+        Writes the content to the path it is given.
+    overwrite : bool, default False
+        Replace an existing file; otherwise an existing file is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    """
+    path = check_writable(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    temporary = _new_temporary_file(path)
+    try:
+        write(temporary)
+        with temporary.open("rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_netcdf(
     dataset: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False
 ) -> Path:
     """Write ``dataset`` to ``path`` so that the file appears whole or not at all.
-
-    The data go to a temporary file beside ``path``, which is renamed over it
-    once complete; an interrupted write leaves no partial file behind.
 
     Parameters
     ----------
@@ -223,28 +269,23 @@ def write_netcdf(
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
     """
-    path = check_writable(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    temporary = _new_temporary_file(path)
-    try:
-        dataset.to_netcdf(temporary, engine="netcdf4")
-        with temporary.open("rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(
+        path,
+        lambda temporary: dataset.to_netcdf(temporary, engine="netcdf4"),
+        overwrite=overwrite,
+    )
 
 
 def _new_temporary_file(path: Path) -> Path:
     """Create a hidden, uniquely named empty file beside ``path``.
 
+    It keeps the suffix of ``path``, so writers that go by the extension (a
+    figure's format, say) write the right format.
+
     Unlike :func:`tempfile.mkstemp` (mode 0600), it gets the permissions of any
     new file of the user (0666 less the umask), which the result keeps.
     """
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.part{path.suffix}")
     os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     return temporary
 
