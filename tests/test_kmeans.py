@@ -35,7 +35,8 @@ def _horizontal_coords(da: xr.DataArray, depth: str = "depth") -> xr.Dataset:
 # ------------------------------------------------------ the partition itself
 
 
-def test_partition_equals_tslearn_on_canonically_ordered_profiles(pnw, pnw_model):
+def test_tslearn_engine_equals_tslearn_on_canonically_ordered_profiles(pnw):
+    tslearn_model = KMeans(5, engine="tslearn", **PNW_WINDOW).fit(pnw)
     profiles = pnw.vcluster.profiles(**PNW_WINDOW)
     assert profiles.dims == ("latitude", "longitude", "depth")
     # PNW10-S stores longitude descending; the fit sees profiles coordinate-sorted.
@@ -47,14 +48,16 @@ def test_partition_equals_tslearn_on_canonically_ordered_profiles(pnw, pnw_model
         n_clusters=5, metric="euclidean", n_init=1, random_state=0
     ).fit(series[:, :, np.newaxis])
 
-    ours = pnw_model.labels_.sortby(["latitude", "longitude"]).values.ravel()
+    ours = tslearn_model.labels_.sortby(["latitude", "longitude"]).values.ravel()
     assert adjusted_rand_score(direct.labels_, ours) == 1.0
 
     # The centres are tslearn's centres, renumbered slowest first.
     centres = direct.cluster_centers_[:, :, 0]
     by_mean = np.argsort(centres.mean(axis=1))
-    np.testing.assert_allclose(pnw_model.centres_.values, centres[by_mean], rtol=1e-10)
-    np.testing.assert_array_equal(pnw_model.depth_, np.arange(0.0, 61.0, 2.0))
+    np.testing.assert_allclose(
+        tslearn_model.centres_.values, centres[by_mean], rtol=1e-10
+    )
+    np.testing.assert_array_equal(tslearn_model.depth_, np.arange(0.0, 61.0, 2.0))
 
 
 def test_labels_dataarray_on_the_input_grid(pnw, pnw_model):

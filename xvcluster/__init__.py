@@ -19,7 +19,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from . import accessor as _accessor  # noqa: F401  (registers .vcluster)
 from .axes import Axes, find_axes
-from .datasets import example_path, open_example
+from .datasets import example_path, open_example, synthetic_model
 from .errors import (
     AxisError,
     DepthWindowWarning,
@@ -76,4 +76,5 @@ __all__ = [
     "plot_elbow",
     "save_html",
     "set_options",
+    "synthetic_model",
 ]

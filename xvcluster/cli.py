@@ -35,7 +35,7 @@ from .errors import (
 )
 from .geography import require
 from .io import check_writable, open_velocity_model, select_variable, write_atomically
-from .kmeans import METRICS, KMeans
+from .kmeans import ENGINES, METRICS, KMeans
 from .model import ProfileModel
 from .som import SOM
 
@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--spacing", type=int, default=1, help="keep every N-th node")
     run.add_argument("--nan", choices=["drop", "fill"], default="drop")
     run.add_argument("--metric", choices=METRICS, default="euclidean")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="k-means engine (default auto: blockwise for models above 256 MiB)",
+    )
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--smooth", type=int, help="odd window to smooth the knee curve")
     som = run.add_argument_group("self-organising map (--method som)")
@@ -182,6 +188,7 @@ def _build_model(args: argparse.Namespace) -> ProfileModel:
         args.k,
         krange=range(kmin, kmax + 1),
         metric=args.metric,
+        engine=args.engine,
         zrange=args.zrange,
         dz=args.dz,
         spacing=args.spacing,

@@ -1,4 +1,12 @@
-"""K-means clustering of velocity profiles, with tslearn as the engine."""
+"""K-means clustering of velocity profiles.
+
+Two engines compute it. Euclidean k-means runs on xvcluster's own exact Lloyd
+iterations (:mod:`xvcluster.lloyd`): in memory for small models, block by block
+over dask chunks for large ones, so a model larger than memory is fitted
+without being loaded. tslearn's ``TimeSeriesKMeans`` computes the dtw and
+softdtw metrics, and stays selectable for euclidean as the reference
+(``engine="tslearn"``).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +19,44 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import lloyd
 from .errors import InputError
 from .knee import checked_krange, elbow_dataset, find_knee, smooth_curve
 from .model import ProfileModel
+from .progress import computing_with_progress, progress_bar
 
-__all__ = ["METRICS", "KMeans"]
+__all__ = ["BLOCKWISE_BYTES", "ENGINES", "METRICS", "KMeans"]
 
 METRICS = ("euclidean", "dtw", "softdtw")
+
+ENGINES = ("auto", "memory", "blockwise", "tslearn")
+
+BLOCKWISE_BYTES = 256 * 2**20
+"""Size of the profiles (at their stored dtype) above which a dask-backed model
+is fitted block by block when ``engine="auto"``: 256 MiB, about 1.3 million
+profiles of 50 float32 depths."""
+
+STARTS_ON_SAMPLE = 2
+"""Starts of the seeded initialisation of the euclidean engines by default."""
+
+KNEE_RELATIVE_TOL = 1e-4
+"""Relative change of inertia at which the knee search's curve stops iterating;
+the k at the knee is then iterated on to ``tol``."""
+
+
+@contextmanager
+def _blas_single_threaded() -> Iterator[None]:
+    """Limit BLAS to one thread inside our own k-means, then restore it.
+
+    K-means makes many small matrix products, for which threaded BLAS mostly
+    synchronises: on two cores, one thread was several times faster (see the
+    benchmarks). The blockwise engine gets its parallelism from dask instead.
+    Only our calls are affected; the user's settings come back on exit.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @contextmanager
@@ -57,6 +96,17 @@ class KMeans(ProfileModel):
         Distance between profiles, as in tslearn's ``TimeSeriesKMeans``.
     metric_params : dict, optional
         Parameters of the metric, e.g. ``{"gamma": 0.1}`` for softdtw.
+    engine : {"auto", "memory", "blockwise", "tslearn"}, default "auto"
+        What computes the k-means. ``"memory"``: exact Lloyd iterations on the
+        profiles loaded as one array (euclidean only). ``"blockwise"``: the same
+        iterations as sums over dask chunks, reading the model once per
+        iteration and never holding it whole (euclidean only; labels are
+        computed, not lazy). ``"tslearn"``: tslearn's ``TimeSeriesKMeans``, the
+        engine of dtw and softdtw and the reference for euclidean. ``"auto"``
+        picks tslearn for dtw and softdtw; for euclidean, blockwise when the
+        model is dask-backed and its profiles exceed :data:`BLOCKWISE_BYTES`
+        (256 MiB), else memory. The memory and blockwise engines give the same
+        partition from the same initial centres.
     zrange : (float, float), optional
         Depth window in km below the surface; ``None`` keeps all depths.
     dz : float, optional
@@ -68,8 +118,13 @@ class KMeans(ProfileModel):
     random_state : int or None, default 0
         Seed of the k-means++ initialisation; fixed by default so that a run
         is reproducible.
-    n_init : int, default 1
+    n_init : int, optional
         Initialisations tried per k; the one with the lowest inertia is kept.
+        The euclidean engines try them on a seeded sample of 1,024 profiles
+        (the first cuts a Ward tree of the sample, the others are greedy
+        k-means++; each refined by Lloyd), refine the best on a seeded sample
+        of 16,384 and then on all profiles; by default 2 starts. tslearn runs
+        each on all profiles; by default 1.
     max_iter : int, default 50
         Lloyd iterations per initialisation.
     tol : float, default 1e-6
@@ -117,12 +172,13 @@ class KMeans(ProfileModel):
         krange: Iterable[int] = range(2, 15),
         metric: str = "euclidean",
         metric_params: dict[str, Any] | None = None,
+        engine: str = "auto",
         zrange: tuple[float, float] | None = None,
         dz: float | None = None,
         spacing: int = 1,
         nan: str = "drop",
         random_state: int | None = 0,
-        n_init: int = 1,
+        n_init: int | None = None,
         max_iter: int = 50,
         tol: float = 1e-6,
         max_iter_barycenter: int = 100,
@@ -141,11 +197,21 @@ class KMeans(ProfileModel):
                 )
         if metric not in METRICS:
             raise InputError(f"metric={metric!r} is not one of {METRICS!r}.")
+        if engine not in ENGINES:
+            raise InputError(f"engine={engine!r} is not one of {ENGINES!r}.")
+        if metric != "euclidean" and engine in ("memory", "blockwise"):
+            raise InputError(
+                f"engine={engine!r} computes euclidean k-means only; use "
+                f"engine='tslearn' (or 'auto') for metric={metric!r}."
+            )
         self.n_clusters = n_clusters
         self.krange = checked_krange(krange)
         self.metric = metric
         self.metric_params = dict(metric_params) if metric_params else None
-        self.n_init = _positive_int(n_init, "n_init", "n_init=3")
+        self.engine = engine
+        self.n_init = (
+            None if n_init is None else _positive_int(n_init, "n_init", "n_init=3")
+        )
         self.max_iter = _positive_int(max_iter, "max_iter", "max_iter=50")
         self.tol = float(tol)
         self.max_iter_barycenter = _positive_int(
@@ -163,6 +229,7 @@ class KMeans(ProfileModel):
             "krange": self.krange,
             "metric": self.metric,
             "metric_params": self.metric_params,
+            "engine": self.engine,
             **super().get_params(),
             "n_init": self.n_init,
             "max_iter": self.max_iter,
@@ -177,13 +244,28 @@ class KMeans(ProfileModel):
     def _min_profiles(self) -> int:
         return self.n_clusters if self.n_clusters is not None else max(self.krange)
 
+    def _uses_tslearn(self) -> bool:
+        return self.engine == "tslearn" or (
+            self.engine == "auto" and self.metric != "euclidean"
+        )
+
+    def _fits_blockwise(self, profiles: xr.DataArray) -> bool:
+        if self.engine == "blockwise":
+            return True
+        return (
+            self.engine == "auto"
+            and self.metric == "euclidean"
+            and profiles.chunks is not None
+            and profiles.nbytes > BLOCKWISE_BYTES
+        )
+
     def _estimator(self, n_clusters: int):
         TimeSeriesKMeans = _time_series_kmeans()
         return TimeSeriesKMeans(
             n_clusters=n_clusters,
             metric=self.metric,
             metric_params=self.metric_params,
-            n_init=self.n_init,
+            n_init=1 if self.n_init is None else self.n_init,
             max_iter=self.max_iter,
             tol=self.tol,
             max_iter_barycenter=self.max_iter_barycenter,
@@ -191,6 +273,105 @@ class KMeans(ProfileModel):
         )
 
     def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
+        if not self._uses_tslearn():
+            rng = self._rng()
+            sample = profiles[lloyd.sample_positions(profiles.shape[0], rng)]
+            with _blas_single_threaded():
+                return self._lloyd_fit(
+                    lloyd.statistics_in_memory(profiles),
+                    sample,
+                    rng,
+                    profiles.shape[0],
+                ).centres
+        return self._tslearn_fit(profiles)
+
+    def _fit_blockwise(
+        self, profiles: xr.DataArray, complete: np.ndarray, canonical_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # The sample is drawn from the complete profiles in canonical order,
+        # exactly as the in-memory engine draws it, so both start alike.
+        rng = self._rng()
+        complete_rows = canonical_rows[complete.ravel()[canonical_rows]]
+        chosen = complete_rows[lloyd.sample_positions(complete_rows.size, rng)]
+        grid_index = np.unravel_index(chosen, complete.shape)
+        with computing_with_progress("drawing the seeding sample"):
+            sample = np.asarray(profiles.data.vindex[grid_index].compute())
+
+        passes = lloyd.StatisticsOverBlocks(profiles.data)
+        with _blas_single_threaded():
+            result = self._lloyd_fit(passes, sample, rng, complete_rows.size)
+            labels = passes.labels(result.centres)
+        self.inertia_ = result.inertia
+        return result.centres, labels
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.random_state)
+
+    def _lloyd_fit(
+        self,
+        one_pass: lloyd.Pass,
+        sample: np.ndarray,
+        rng: np.random.Generator,
+        n_profiles: int,
+    ) -> lloyd.LloydResult:
+        """Seed on the sample, then Lloyd on all profiles; the knee search if asked.
+
+        ``rng`` is the generator that drew the sample; both engines draw the
+        sample in canonical order from the same seed, so they start alike.
+        """
+        sample = sample.astype("float64")
+        ks = [self.n_clusters] if self.n_clusters is not None else self.krange
+        starts = STARTS_ON_SAMPLE if self.n_init is None else self.n_init
+
+        initial = lloyd.seeded_centres(
+            sample,
+            ks,
+            rng,
+            n_init=starts,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            refine=sample.shape[0] < n_profiles,
+        )
+        with progress_bar(self.max_iter, "k-means passes", unit="pass") as bar:
+            options = {
+                "max_iter": self.max_iter,
+                "tol": self.tol,
+                "on_pass": lambda: bar.update(1),
+            }
+            if self.n_clusters is not None:
+                self.elbow_ = None
+                (chosen,) = lloyd.lloyd(one_pass, initial, sample, **options)
+            else:
+                # The curve only has to place the knee: every k stops at a
+                # relative change of KNEE_RELATIVE_TOL, and the chosen k is
+                # then iterated on to ``tol``.
+                curve = lloyd.lloyd(
+                    one_pass,
+                    initial,
+                    sample,
+                    **options,
+                    relative_tol=KNEE_RELATIVE_TOL,
+                )
+                knee = self._knee([result.inertia for result in curve])
+                start = curve[ks.index(knee)].centres
+                (chosen,) = lloyd.lloyd(one_pass, [start], sample, **options)
+                self.elbow_["inertia"].loc[{"k": knee}] = chosen.inertia
+
+        self.n_clusters_ = int(chosen.centres.shape[0])
+        return chosen
+
+    def _knee(self, inertia: list[float]) -> int:
+        """Find the knee of the inertia curve over ``krange`` and keep the curve."""
+        smoothed = smooth_curve(inertia, self.smooth) if self.smooth else None
+        knee = find_knee(
+            self.krange,
+            smoothed if smoothed is not None else inertia,
+            self.sensitivity,
+        )
+        self.elbow_ = elbow_dataset(self.krange, inertia, smoothed, knee)
+        return knee
+
+    def _tslearn_fit(self, profiles: np.ndarray) -> np.ndarray:
         series = profiles.astype("float64")[:, :, np.newaxis]
 
         if self.n_clusters is not None:
@@ -198,26 +379,17 @@ class KMeans(ProfileModel):
             self.elbow_ = None
         else:
             estimators = {k: self._estimator(k).fit(series) for k in self.krange}
-            inertia = [estimators[k].inertia_ for k in self.krange]
-            smoothed = smooth_curve(inertia, self.smooth) if self.smooth else None
-            knee = find_knee(
-                self.krange,
-                smoothed if smoothed is not None else inertia,
-                self.sensitivity,
-            )
-            self.elbow_ = elbow_dataset(self.krange, inertia, smoothed, knee)
+            knee = self._knee([estimators[k].inertia_ for k in self.krange])
             estimator = estimators[knee]
 
         self.n_clusters_ = int(estimator.n_clusters)
         return estimator.cluster_centers_[:, :, 0]
 
     def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        profiles = profiles.astype("float64", copy=False)
         if self.metric == "euclidean":
-            from scipy.spatial.distance import cdist
+            return lloyd.euclidean_distances(profiles, centres)
 
-            return cdist(profiles, centres, metric="euclidean")
-
+        profiles = profiles.astype("float64", copy=False)
         with _without_h5py_notice():
             from tslearn.metrics import cdist_dtw, cdist_soft_dtw
 

@@ -115,6 +115,41 @@ class ProfileModel:
     def _record_fit_quality(self, distances: np.ndarray) -> None:
         """Keep a measure of fit from each valid profile's distance to its centre."""
 
+    def _fits_blockwise(self, profiles: xr.DataArray) -> bool:
+        """Whether to fit these profiles block by block rather than in memory.
+
+        Models that can learn their centres from dask chunks without loading
+        the whole model opt in by returning True and providing
+        :meth:`_fit_blockwise`.
+        """
+        return False
+
+    def _fit_blockwise(
+        self, profiles: xr.DataArray, complete: np.ndarray, canonical_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Learn centres from dask-backed profiles without loading them whole.
+
+        Parameters
+        ----------
+        profiles : xarray.DataArray
+            Dask-backed profiles ``(..., depth)``.
+        complete : numpy.ndarray
+            Whether each profile has values at every depth, on the grid.
+        canonical_rows : numpy.ndarray
+            Row numbers of the flattened grid in canonical order.
+
+        Returns
+        -------
+        centres : numpy.ndarray
+            Centres ``(cluster, depth)`` in any order.
+        labels : numpy.ndarray
+            int32 index of the nearest of those centres on the grid,
+            ``MISSING_LABEL`` where a profile is incomplete. The subclass also
+            records its measure of fit; :meth:`_record_members`, which needs the
+            profiles in memory, is not called on this path.
+        """
+        raise NotImplementedError
+
     def _result_variables(self) -> dict[str, xr.DataArray]:
         """Extra variables a subclass puts in :meth:`result`."""
         return {}
@@ -156,18 +191,11 @@ class ProfileModel:
         """
         axes = find_axes(da, lat=lat, lon=lon, depth=depth)
         profiles = prepare_profiles(da, axes, self.spec, check_values=True)
-        matrix = _profile_matrix(profiles)
-        valid = ~np.isnan(matrix).any(axis=1)
-
         canonical_rows = _canonical_rows(profiles, axes)
-        training = matrix[canonical_rows[valid[canonical_rows]]]
-        self._check_enough_profiles(matrix, valid, profiles["depth"].values)
-
-        centres = _ordered_centres(self._fit_centres(training))
-        labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
-        labels[valid], distances = self._nearest(matrix[valid], centres)
-        self._record_fit_quality(distances)
-        self._record_members(matrix[valid], labels[valid])
+        if self._fits_blockwise(profiles):
+            centres, labels = self._fit_in_blocks(profiles, canonical_rows)
+        else:
+            centres, labels = self._fit_in_memory(profiles, canonical_rows)
 
         self.axes_ = axes
         self.depth_ = profiles["depth"].values
@@ -176,8 +204,44 @@ class ProfileModel:
         self.labels_ = self._labels_dataarray(
             labels.reshape(profiles.shape[:-1]), profiles, da.dims
         )
-        self.counts_ = self._counts_dataarray(labels[valid])
+        self.counts_ = self._counts_dataarray(labels[labels != MISSING_LABEL])
         return self
+
+    def _fit_in_memory(
+        self, profiles: xr.DataArray, canonical_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ordered centres and flat labels, from profiles loaded as one array."""
+        matrix = _profile_matrix(profiles)
+        valid = ~np.isnan(matrix).any(axis=1)
+        self._check_enough_profiles(profiles, int(valid.sum()))
+
+        training = matrix[canonical_rows[valid[canonical_rows]]]
+        centres = _ordered_centres(self._fit_centres(training))
+
+        labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
+        labels[valid], distances = self._nearest(matrix[valid], centres)
+        self._record_fit_quality(distances)
+        self._record_members(matrix[valid], labels[valid])
+        return centres, labels
+
+    def _fit_in_blocks(
+        self, profiles: xr.DataArray, canonical_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ordered centres and flat labels, the profiles staying in dask chunks."""
+        from .progress import computing_with_progress
+
+        if profiles.chunks is None:
+            profiles = profiles.chunk()
+        with computing_with_progress("finding complete profiles"):
+            complete = profiles.notnull().all("depth").values
+        self._check_enough_profiles(profiles, int(complete.sum()))
+
+        centres, labels = self._fit_blockwise(profiles, complete, canonical_rows)
+        order = _centre_order(centres)
+        renumbered = np.argsort(order).astype("int32")
+        labels = labels.ravel()
+        labels = np.where(labels == MISSING_LABEL, MISSING_LABEL, renumbered[labels])
+        return centres[order], labels.astype("int32")
 
     def fit_predict(
         self,
@@ -190,15 +254,16 @@ class ProfileModel:
         """Fit on ``da`` and return its labels (``labels_``)."""
         return self.fit(da, lat=lat, lon=lon, depth=depth).labels_
 
-    def _check_enough_profiles(
-        self, matrix: np.ndarray, valid: np.ndarray, depths: np.ndarray
-    ) -> None:
-        valid_count, needed = int(valid.sum()), self._min_profiles()
+    def _check_enough_profiles(self, profiles: xr.DataArray, valid_count: int) -> None:
+        needed = self._min_profiles()
         if valid_count >= needed:
             return
 
+        depths = profiles["depth"].values
+        horizontal = [dim for dim in profiles.dims if dim != "depth"]
+        coverage = profiles.notnull().mean(horizontal).values
         window = f"{depths[0]:g} to {depths[-1]:g} km"
-        if np.isnan(matrix).all():
+        if not coverage.any():
             raise InputError(
                 f"The data are all NaN in the depth window ({window}); choose a "
                 "zrange the data cover."
@@ -210,7 +275,7 @@ class ProfileModel:
             f"window ({window}), fewer than the {needed} clusters asked for"
         )
         fixes = [
-            _better_window(matrix, depths),
+            _better_window(coverage, depths),
             "nan='fill' to fill gaps inside profiles",
             "fewer clusters" if valid_count else None,
         ]
@@ -414,9 +479,11 @@ def _profile_matrix(profiles: xr.DataArray) -> np.ndarray:
     return values.reshape(-1, values.shape[-1])
 
 
-def _better_window(matrix: np.ndarray, depths: np.ndarray) -> str:
-    """Suggest the longest run of depths at which most profiles have values."""
-    coverage = (~np.isnan(matrix)).mean(axis=0)
+def _better_window(coverage: np.ndarray, depths: np.ndarray) -> str:
+    """Suggest the longest run of depths at which most profiles have values.
+
+    ``coverage`` is the fraction of profiles with a value at each depth.
+    """
     well_covered = np.concatenate([[False], coverage >= 0.9 * coverage.max(), [False]])
     edges = np.flatnonzero(np.diff(well_covered.astype(int)))
     starts, stops = edges[::2], edges[1::2]

@@ -158,9 +158,14 @@ def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
         If most of the values are impossible for the units the array declares:
         the units are then wrong, not the values.
     """
-    both = xr.Dataset({"values": da, "impossible": impossible}).compute()
-    values = both["values"].values
-    found = values[both["impossible"].values]
+    import dask
+
+    # One read of the values serves both; on dask only the impossible values
+    # and a count come back, so memory stays bounded by the chunks.
+    found, finite_count = dask.compute(
+        da.data[impossible.data], np.isfinite(da.data).sum()
+    )
+    finite_count = int(finite_count)
     declared = _declared_missing(da)
     if declared:
         found = found[~np.isin(found, declared)]
@@ -168,7 +173,6 @@ def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
         return
 
     distinct, counts = np.unique(found, return_counts=True)
-    finite_count = int(np.isfinite(values).sum())
     units = da.attrs.get("units")
     possible = _possible_range(da)
     if possible is not None and found.size > _MOSTLY * finite_count:

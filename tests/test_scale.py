@@ -1,0 +1,211 @@
+"""Scale: the euclidean engines, blockwise fits over dask, distributed, seeding."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_info
+
+import xvcluster
+from xvcluster import InputError, KMeans, lloyd
+from xvcluster.kmeans import BLOCKWISE_BYTES
+
+WINDOW = {"zrange": (0, 60), "dz": 2.0}
+
+
+def _tslearn_kmeans():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="h5py not installed")
+        from tslearn.clustering import TimeSeriesKMeans
+    return TimeSeriesKMeans
+
+
+def _without_params(labels: xr.DataArray) -> xr.DataArray:
+    """Labels without the attribute that names the engine."""
+    return labels.drop_attrs()
+
+
+@pytest.fixture(scope="module")
+def small_synthetic() -> xr.Dataset:
+    return xvcluster.synthetic_model(5, nlat=48, nlon=40, seed=3)
+
+
+# -------------------------------------------- the engine against tslearn
+
+
+def test_lloyd_same_partition_as_tslearn_from_the_same_initial_centres(pnw):
+    profiles = pnw.vcluster.profiles(**WINDOW)
+    series = profiles.values.reshape(-1, profiles.sizes["depth"]).astype("float64")
+    start = lloyd.kmeans_plusplus(series, 5, np.random.default_rng(7))
+
+    reference = _tslearn_kmeans()(
+        n_clusters=5, metric="euclidean", init=start[:, :, np.newaxis]
+    ).fit(series[:, :, np.newaxis])
+    (ours,) = lloyd.lloyd(
+        lloyd.statistics_in_memory(series), [start], series, max_iter=50, tol=1e-6
+    )
+    labels = lloyd.nearest_labels(series, ours.centres)
+
+    assert adjusted_rand_score(reference.labels_, labels) >= 0.99
+    assert ours.inertia == pytest.approx(reference.inertia_, rel=1e-3)
+
+
+# --------------------------------------------------- memory vs blockwise
+
+
+@pytest.mark.parametrize("model_name", ["pnw", "delph"])
+def test_memory_and_blockwise_engines_give_the_same_labels(request, model_name):
+    da = request.getfixturevalue(model_name)
+    chunked = da.chunk({"latitude": 20, "longitude": 16})
+
+    in_memory = KMeans(4, engine="memory", **WINDOW).fit(chunked)
+    blockwise = KMeans(4, engine="blockwise", **WINDOW).fit(chunked)
+
+    assert isinstance(blockwise.labels_.data, np.ndarray)  # computed, not lazy
+    xr.testing.assert_identical(
+        _without_params(blockwise.labels_), _without_params(in_memory.labels_)
+    )
+    xr.testing.assert_identical(blockwise.counts_, in_memory.counts_)
+    xr.testing.assert_allclose(blockwise.centres_, in_memory.centres_, rtol=1e-9)
+    assert blockwise.inertia_ == pytest.approx(in_memory.inertia_, rel=1e-9)
+
+
+def test_blockwise_knee_search_matches_the_in_memory_one(small_synthetic):
+    vs = small_synthetic["vs"].chunk({"latitude": 12})
+    in_memory = KMeans(None, krange=range(2, 9), engine="memory").fit(vs)
+    blockwise = KMeans(None, krange=range(2, 9), engine="blockwise").fit(vs)
+
+    assert blockwise.n_clusters_ == in_memory.n_clusters_
+    for model in (in_memory, blockwise):
+        at_knee = model.elbow_["inertia"].sel(k=model.n_clusters_)
+        assert float(at_knee) == pytest.approx(model.inertia_, rel=1e-9)
+    xr.testing.assert_allclose(blockwise.elbow_, in_memory.elbow_, rtol=1e-9)
+    xr.testing.assert_identical(
+        _without_params(blockwise.labels_), _without_params(in_memory.labels_)
+    )
+
+
+def test_blockwise_fit_with_transposed_dims_and_missing_profiles(make_model):
+    da, truth = make_model(
+        3, dims=("lon", "depth", "lat"), missing=9, seed=2, return_provinces=True
+    )
+    labels = KMeans(3, engine="blockwise").fit(da.chunk({"lat": 5})).labels_
+    assert labels.dims == ("lon", "lat")
+    np.testing.assert_array_equal(labels.transpose("lat", "lon").values, truth.values)
+
+
+def test_nothing_computed_until_fit(small_synthetic, raise_on_compute, tmp_path):
+    path = tmp_path / "model.nc"
+    small_synthetic.to_netcdf(path)
+    with xr.open_dataset(path, chunks={"latitude": 16}) as dataset:
+        with raise_on_compute:
+            vs = dataset["vs"]
+            vs.vcluster.profiles(**WINDOW)
+            model = KMeans(5, engine="blockwise")
+        model.fit(vs)
+        truth = dataset["province"].values
+    np.testing.assert_array_equal(model.labels_.values, truth)
+
+
+def test_auto_engine_goes_blockwise_only_for_large_dask_models(pnw, monkeypatch):
+    profiles = pnw.vcluster.profiles(**WINDOW)
+    assert profiles.nbytes < BLOCKWISE_BYTES
+    assert not KMeans(5)._fits_blockwise(profiles.chunk())
+
+    monkeypatch.setattr("xvcluster.kmeans.BLOCKWISE_BYTES", profiles.nbytes - 1)
+    assert KMeans(5)._fits_blockwise(profiles.chunk())
+    assert not KMeans(5)._fits_blockwise(profiles)  # numpy stays in memory
+    assert not KMeans(5, engine="memory")._fits_blockwise(profiles.chunk())
+    assert not KMeans(5, metric="dtw")._fits_blockwise(profiles.chunk())
+
+
+# ---------------------------------------------------- dask.distributed
+
+
+def test_labels_on_a_distributed_cluster_equal_the_local_ones(small_synthetic):
+    distributed = pytest.importorskip("distributed")
+    vs = small_synthetic["vs"].chunk({"latitude": 16})
+    local = KMeans(5, engine="blockwise").fit(vs)
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        on_cluster = KMeans(5, engine="blockwise").fit(vs)
+
+    xr.testing.assert_identical(on_cluster.labels_, local.labels_)
+    xr.testing.assert_allclose(on_cluster.centres_, local.centres_, rtol=1e-9)
+
+
+# ----------------------------------------------- seeding and the provinces
+
+
+@pytest.mark.parametrize("model_seed", [0, 4])
+def test_planted_provinces_recovered_whatever_the_seed(model_seed):
+    model = xvcluster.synthetic_model(8, nlat=50, nlon=60, seed=model_seed)
+    truth = model["province"].values.ravel()
+    for random_state in range(3):
+        labels = KMeans(8, random_state=random_state).fit(model["vs"]).labels_
+        assert adjusted_rand_score(truth, labels.values.ravel()) >= 0.95
+
+
+def test_blas_thread_settings_are_restored_after_a_fit(small_synthetic):
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    KMeans(5).fit(small_synthetic["vs"])
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
+
+
+def test_blockwise_fit_shows_progress_when_asked(small_synthetic, capsys):
+    vs = small_synthetic["vs"].chunk({"latitude": 16})
+    with xvcluster.set_options(progress=True):
+        KMeans(5, engine="blockwise").fit(vs)
+    assert "k-means passes" in capsys.readouterr().err
+
+
+# ------------------------------------------------------ synthetic models
+
+
+def test_synthetic_model_is_the_same_lazy_or_in_memory():
+    in_memory = xvcluster.synthetic_model(4, nlat=30, nlon=20, seed=5)
+    lazy = xvcluster.synthetic_model(4, nlat=30, nlon=20, seed=5, chunks=7)
+    assert lazy["vs"].chunks is not None
+    xr.testing.assert_identical(lazy.compute(), in_memory)
+    assert in_memory["vs"].dtype == np.float32
+    assert set(np.unique(in_memory["province"])) == {0, 1, 2, 3}
+
+
+def test_synthetic_provinces_are_numbered_slowest_first(small_synthetic):
+    mean_velocity = (
+        small_synthetic["vs"]
+        .mean("depth")
+        .groupby(small_synthetic["province"])
+        .mean()
+        .values
+    )
+    assert np.all(np.diff(mean_velocity) > 0)
+
+
+# ------------------------------------------------------------ bad input
+
+
+def test_unknown_engine():
+    with pytest.raises(InputError, match="engine='fast'"):
+        KMeans(3, engine="fast")
+
+
+@pytest.mark.parametrize("engine", ["memory", "blockwise"])
+def test_euclidean_engines_refuse_dtw(engine):
+    with pytest.raises(InputError, match="tslearn"):
+        KMeans(3, metric="dtw", engine=engine)
+
+
+def test_blockwise_fit_with_too_few_profiles(make_model):
+    da = make_model(2, nlat=4, nlon=4, missing=14, chunks={"lat": 2})
+    with pytest.raises(InputError, match=r"\b2\b"):
+        KMeans(3, engine="blockwise").fit(da)
