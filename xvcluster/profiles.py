@@ -406,20 +406,47 @@ def prepare_profiles(
     if spec.nan == "fill":
         da = _fill_interior_gaps(da, axes.depth, source_sorted)
 
+    if np.array_equal(lower, upper):
+        profiles = _samples_at(da, axes.depth, lower)
+    else:
+        profiles = _interpolated(da, axes.depth, lower, upper, weight)
+    return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
+
+
+def _samples_at(da: xr.DataArray, depth_dim: str, rows: np.ndarray) -> xr.DataArray:
+    """The samples at ``rows`` along depth, when every target falls on a sample.
+
+    A run of consecutive rows is a slice, which copies nothing.
+    """
+    consecutive = rows.size > 0 and np.array_equal(
+        rows, np.arange(rows[0], rows[0] + rows.size)
+    )
+    picked = slice(int(rows[0]), int(rows[0]) + rows.size) if consecutive else rows
+    samples = da.isel({depth_dim: picked}).drop_vars(depth_dim, errors="ignore")
+    return samples.rename({depth_dim: "depth"})
+
+
+def _interpolated(
+    da: xr.DataArray,
+    depth_dim: str,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    weight: np.ndarray,
+) -> xr.DataArray:
+    """Profiles interpolated along depth from the samples ``lower`` and ``upper``."""
     profiles = xr.apply_ufunc(
         _resample_last_axis,
         da,
-        input_core_dims=[[axes.depth]],
+        input_core_dims=[[depth_dim]],
         output_core_dims=[["__depth_km"]],
-        exclude_dims={axes.depth},
+        exclude_dims={depth_dim},
         kwargs={"lower": lower, "upper": upper, "weight": weight},
         dask="parallelized",
-        output_dtypes=[dtype],
-        dask_gufunc_kwargs={"output_sizes": {"__depth_km": depths.size}},
+        output_dtypes=[da.dtype],
+        dask_gufunc_kwargs={"output_sizes": {"__depth_km": lower.size}},
         keep_attrs=True,
     )
-    profiles = profiles.rename({"__depth_km": "depth"})
-    return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
+    return profiles.rename({"__depth_km": "depth"})
 
 
 def _sort_key(profiles: xr.DataArray, name: str, axes: Axes) -> np.ndarray:
