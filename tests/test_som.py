@@ -311,6 +311,10 @@ def test_cli_method_som(capsys, tmp_path):
     [
         (["--method", "som", "--k", "4"], "--grid"),
         (["--grid", "3", "3"], "--method som"),
+        (["--sigma", "1.5", "--iterations", "10"], "--iterations --sigma only apply"),
+        (["--learning-rate", "0.5"], "--learning-rate only applies to --method som"),
+        (["--method", "som", "--krange", "2", "6"], "--krange only applies"),
+        (["--method", "som", "--metric", "dtw", "--smooth", "3"], "--metric --smooth"),
         (["--method", "som", "--sigma", "0"], "sigma"),
         (["--method", "som", "--iterations", "0"], "iterations"),
     ],

@@ -91,21 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--var", help="variable to cluster (default: the only one)")
     run.add_argument("--method", choices=["kmeans", "som"], default="kmeans")
     run.add_argument(
-        "--k",
-        type=_cluster_count,
-        default=None,
-        metavar="N|auto",
-        help="number of clusters, or 'auto' for the knee of the inertia curve",
-    )
-    run.add_argument(
-        "--krange",
-        type=int,
-        nargs=2,
-        default=(2, 14),
-        metavar=("KMIN", "KMAX"),
-        help="smallest and largest k the knee search tries, inclusive (default 2 14)",
-    )
-    run.add_argument(
         "--zrange",
         type=float,
         nargs=2,
@@ -115,15 +100,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dz", type=float, help="depth step in km (default: model's)")
     run.add_argument("--spacing", type=int, default=1, help="keep every N-th node")
     run.add_argument("--nan", choices=["drop", "fill"], default="drop")
-    run.add_argument("--metric", choices=METRICS, default="euclidean")
-    run.add_argument(
+    run.add_argument("--random-state", type=int, default=0)
+    kmeans = run.add_argument_group("k-means (--method kmeans)")
+    kmeans.add_argument(
+        "--k",
+        type=_cluster_count,
+        metavar="N|auto",
+        help="number of clusters, or 'auto' for the knee of the inertia curve "
+        "(default auto)",
+    )
+    kmeans.add_argument(
+        "--krange",
+        type=int,
+        nargs=2,
+        metavar=("KMIN", "KMAX"),
+        help="smallest and largest k the knee search tries, inclusive (default 2 14)",
+    )
+    kmeans.add_argument("--metric", choices=METRICS, help="default euclidean")
+    kmeans.add_argument(
         "--engine",
         choices=ENGINES,
-        default="auto",
         help="k-means engine (default auto: blockwise for models above 256 MiB)",
     )
-    run.add_argument("--random-state", type=int, default=0)
-    run.add_argument("--smooth", type=int, help="odd window to smooth the knee curve")
+    kmeans.add_argument(
+        "--smooth", type=int, help="odd window to smooth the knee curve"
+    )
     som = run.add_argument_group("self-organising map (--method som)")
     som.add_argument(
         "--grid",
@@ -132,17 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("NX", "NY"),
         help="nodes of the map (default: ceil(N ** 0.25) a side for N profiles)",
     )
+    som.add_argument("--iterations", type=int, help="training steps (default 50000)")
+    som.add_argument("--sigma", type=float, help="neighbourhood width (default 0.3)")
     som.add_argument(
-        "--iterations", type=int, default=50_000, help="training steps (default 50000)"
-    )
-    som.add_argument(
-        "--sigma", type=float, default=0.3, help="neighbourhood width (default 0.3)"
-    )
-    som.add_argument(
-        "--learning-rate",
-        type=float,
-        default=0.1,
-        help="initial learning rate (default 0.1)",
+        "--learning-rate", type=float, help="initial learning rate (default 0.1)"
     )
     run.add_argument("--lat", help="name of the latitude coordinate")
     run.add_argument("--lon", help="name of the longitude coordinate")
@@ -160,41 +154,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _build_model(args: argparse.Namespace) -> ProfileModel:
-    if args.method == "som":
-        if args.k is not None:
+# Each method's own options: the argument name and the model's keyword.
+METHOD_OPTIONS = {
+    "kmeans": {
+        "k": "n_clusters",
+        "krange": "krange",
+        "metric": "metric",
+        "engine": "engine",
+        "smooth": "smooth",
+    },
+    "som": {
+        "grid": "grid",
+        "iterations": "iterations",
+        "sigma": "sigma",
+        "learning_rate": "learning_rate",
+    },
+}
+METHOD_HINTS = {
+    "kmeans": "a SOM's clusters are its populated nodes: size the map with --grid",
+    "som": "k-means takes its cluster count from --k",
+}
+
+
+def _check_method_options(args: argparse.Namespace) -> None:
+    """Refuse options of the other method rather than ignore them silently."""
+    for method, options in METHOD_OPTIONS.items():
+        if method == args.method:
+            continue
+        given = [
+            "--" + name.replace("_", "-")
+            for name in options
+            if getattr(args, name) is not None
+        ]
+        if given:
+            verb, pronoun = ("applies", "it") if len(given) == 1 else ("apply", "them")
             raise InputError(
-                f"--k {args.k} sets the number of k-means clusters; a SOM's clusters "
-                "are its populated nodes, so size the map with --grid NX NY instead."
+                f"{' '.join(given)} only {verb} to --method {method}, but the method "
+                f"is {args.method}; add --method {method} or drop {pronoun} "
+                f"({METHOD_HINTS[method]})."
             )
-        return SOM(
-            args.grid,
-            iterations=args.iterations,
-            sigma=args.sigma,
-            learning_rate=args.learning_rate,
-            zrange=args.zrange,
-            dz=args.dz,
-            spacing=args.spacing,
-            nan=args.nan,
-            random_state=args.random_state,
-        )
-    if args.grid is not None:
-        raise InputError(
-            f"--grid {args.grid[0]} {args.grid[1]} sizes a self-organising map; add "
-            "--method som, or give k-means its cluster count with --k."
-        )
-    kmin, kmax = args.krange
-    return KMeans(
-        args.k,
-        krange=range(kmin, kmax + 1),
-        metric=args.metric,
-        engine=args.engine,
+
+
+def _build_model(args: argparse.Namespace) -> ProfileModel:
+    _check_method_options(args)
+    options = {
+        keyword: getattr(args, name)
+        for name, keyword in METHOD_OPTIONS[args.method].items()
+        if getattr(args, name) is not None
+    }
+    if "krange" in options:
+        kmin, kmax = options["krange"]
+        options["krange"] = range(kmin, kmax + 1)
+
+    model_class = SOM if args.method == "som" else KMeans
+    return model_class(
+        **options,
         zrange=args.zrange,
         dz=args.dz,
         spacing=args.spacing,
         nan=args.nan,
         random_state=args.random_state,
-        smooth=args.smooth,
     )
 
 
