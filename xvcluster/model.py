@@ -164,6 +164,9 @@ class ProfileModel:
         of each (e.g. to compute the mean profile of each cluster's members).
         """
 
+    def _finish_fit(self) -> None:
+        """Complete a subclass's fitted state once labels, centres and counts exist."""
+
     # --------------------------------------------------------------- fitting
 
     def fit(
@@ -205,6 +208,7 @@ class ProfileModel:
             labels.reshape(profiles.shape[:-1]), profiles, da.dims
         )
         self.counts_ = self._counts_dataarray(labels[labels != MISSING_LABEL])
+        self._finish_fit()
         return self
 
     def _fit_in_memory(

@@ -17,7 +17,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -235,34 +235,6 @@ class SOM(ProfileModel):
 
     # ------------------------------------------------------------- the fit
 
-    def fit(
-        self,
-        da: xr.DataArray,
-        *,
-        lat: str | None = None,
-        lon: str | None = None,
-        depth: str | None = None,
-    ) -> Self:
-        """Train the map on the profiles of ``da`` and label them.
-
-        Parameters
-        ----------
-        da : xarray.DataArray
-            The velocity model, numpy- or dask-backed, dims in any order.
-        lat, lon, depth : str, optional
-            Names of the axes, when they cannot be found from attributes or names.
-
-        Returns
-        -------
-        Self
-            The fitted model: ``labels_``, ``centres_`` (with ``node_x`` and
-            ``node_y``), ``member_means_``, ``counts_``, ``node_weights_``,
-            ``umatrix_``, ``quantisation_error_`` and ``topographic_error_``.
-        """
-        super().fit(da, lat=lat, lon=lon, depth=depth)
-        self._describe_clusters()
-        return self
-
     def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
         profiles = profiles.astype("float64", copy=False)
         self.grid_ = self.grid or (auto_grid_side(profiles.shape[0]),) * 2
@@ -362,7 +334,7 @@ class SOM(ProfileModel):
         means = members.groupby(cluster).mean().reindex(cluster=range(self.n_clusters_))
         self._member_means = means.transpose("cluster", "depth").values
 
-    def _describe_clusters(self) -> None:
+    def _finish_fit(self) -> None:
         """Put the node positions on the cluster dim; the nodes as DataArrays."""
         node_x, node_y = self._node_positions
         positions = {
