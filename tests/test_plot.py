@@ -340,3 +340,22 @@ def test_fitted_som_draws_node_weights_and_member_means(make_model):
         np.testing.assert_allclose(
             member_mean.get_xdata(), som.member_means_.sel(cluster=cluster)
         )
+
+
+def test_a_result_read_back_with_xarray_draws_like_the_fitted_one(
+    delph, delph_model, tmp_path, offline
+):
+    # open_dataset decodes the labels' _FillValue (-1) to NaN, making them float.
+    delph_model.to_netcdf(tmp_path / "run.nc")
+    with xr.open_dataset(tmp_path / "run.nc") as result:
+        assert result["labels"].dtype.kind == "f"
+        read_back = plot_map(result["labels"])
+        panels = visible_panels(delph.vcluster.plot_profiles(result))
+
+    fitted = plot_map(delph_model.labels_)
+    assert map_colours(read_back) == map_colours(fitted)
+    assert legend_entries(read_back) == legend_entries(fitted)
+    counts = delph_model.counts_.values
+    assert [panel.get_title() for panel in panels] == [
+        f"cluster {cluster}: {count:,} profiles" for cluster, count in enumerate(counts)
+    ]

@@ -30,6 +30,7 @@ __all__ = [
     "cluster_numbers",
     "coastline",
     "coastline_lines",
+    "integer_labels",
     "map_layout",
     "require",
 ]
@@ -85,6 +86,22 @@ def cluster_colours(n_clusters: int) -> list[str]:
             f"{len(palette)} clusters."
         )
     return list(palette[:n_clusters])
+
+
+def integer_labels(labels: xr.DataArray) -> xr.DataArray:
+    """Labels as int32, -1 where a profile was left out.
+
+    A result read back with :func:`xarray.open_dataset` has float labels: the
+    ``_FillValue`` (-1) is decoded to NaN. They are turned back into integers.
+    """
+    if labels.dtype.kind in "iu":
+        return labels
+    if labels.dtype.kind != "f":
+        raise InputError(
+            f"Labels must be cluster numbers, not {labels.dtype} values; give the "
+            "labels of a clustering (e.g. vs.vcluster.kmeans(5))."
+        )
+    return labels.fillna(-1).astype("int32", keep_attrs=True)
 
 
 def cluster_numbers(labels: xr.DataArray) -> np.ndarray:

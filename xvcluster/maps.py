@@ -32,6 +32,7 @@ from .geography import (
     cluster_colours,
     cluster_numbers,
     coastline,
+    integer_labels,
     map_layout,
     require,
 )
@@ -256,6 +257,7 @@ def interactive_map(
 
     if "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
+    labels = integer_labels(labels)
     labels, layout = _with_longitudes_from_180(
         labels, map_layout(labels, lat=lat, lon=lon)
     )

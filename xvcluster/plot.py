@@ -24,6 +24,7 @@ from .geography import (
     cluster_numbers,
     coastline_lines,
     fitted_params,
+    integer_labels,
     map_layout,
     require,
 )
@@ -67,7 +68,7 @@ def _as_clustering(clusters: Any) -> _Clustering:
                 "This Dataset has no 'labels' and 'centres'; give labels, a fitted "
                 "model or its result() Dataset."
             )
-        labels = clusters["labels"]
+        labels = integer_labels(clusters["labels"])
         return _Clustering(
             labels=labels,
             params=fitted_params(clusters),
@@ -78,7 +79,7 @@ def _as_clustering(clusters: Any) -> _Clustering:
         )
     if isinstance(clusters, xr.DataArray):
         return _Clustering(
-            labels=clusters,
+            labels=integer_labels(clusters),
             params=fitted_params(clusters),
             method=str(clusters.attrs.get("method", "")),
         )
@@ -462,6 +463,7 @@ def plot_map(
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
+    labels = integer_labels(labels)
     layout = map_layout(labels, lat=lat, lon=lon)
     clusters = cluster_numbers(labels)
     colours = cluster_colours(clusters.size)
@@ -486,8 +488,14 @@ def plot_map(
     west, east, south, north = layout.bounds
     if data_crs is not None:
         axes.set_extent([west, east, south, north], crs=data_crs)
+        from cartopy.mpl.ticker import LongitudeLocator
+
+        # Few longitude labels: on a tall, narrow region they would overlap.
         axes.gridlines(
-            draw_labels={"bottom": "x", "left": "y"}, linewidth=0.3, alpha=0.5
+            draw_labels={"bottom": "x", "left": "y"},
+            xlocs=LongitudeLocator(nbins=4),
+            linewidth=0.3,
+            alpha=0.5,
         )
     else:
         axes.set_xlim(west, east)
