@@ -24,7 +24,7 @@ from .axes import Axes, find_axes
 from .errors import InputError, NotFittedError
 from .profiles import DEPTH_ATTRS, ProfileSpec, canonical_order, prepare_profiles
 
-__all__ = ["MISSING_LABEL", "ProfileModel"]
+__all__ = ["MISSING_LABEL", "ProfileModel", "member_means"]
 
 MISSING_LABEL = -1
 """Label of a profile left out of the clustering (missing values in its window)."""
@@ -219,13 +219,16 @@ class ProfileModel:
         valid = ~np.isnan(matrix).any(axis=1)
         self._check_enough_profiles(profiles, int(valid.sum()))
 
-        training = matrix[canonical_rows[valid[canonical_rows]]]
+        # The complete profiles in canonical order: one copy serves the fit and
+        # the labelling, whose results are put back on the grid's rows.
+        training_rows = canonical_rows[valid[canonical_rows]]
+        training = matrix[training_rows]
         centres = _ordered_centres(self._fit_centres(training))
 
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
-        labels[valid], distances = self._nearest(matrix[valid], centres)
+        labels[training_rows], distances = self._nearest(training, centres)
         self._record_fit_quality(distances)
-        self._record_members(matrix[valid], labels[valid])
+        self._record_members(training, labels[training_rows])
         return centres, labels
 
     def _fit_in_blocks(
@@ -475,6 +478,21 @@ class ProfileModel:
 def model_class(name: str) -> type[ProfileModel]:
     """Return the model class saved under ``name`` in a result file."""
     return _MODEL_CLASSES[name]
+
+
+def member_means(
+    profiles: np.ndarray, labels: np.ndarray, n_clusters: int
+) -> np.ndarray:
+    """Mean profile ``(cluster, depth)`` of the members of clusters ``0 .. k-1``.
+
+    ``profiles`` is ``(profile, depth)`` and ``labels`` the cluster of each;
+    profiles labelled ``MISSING_LABEL`` are left out, missing values are
+    skipped, and a cluster without members gets NaN.
+    """
+    members = xr.DataArray(profiles.astype("float64"), dims=("profile", "depth"))
+    cluster = xr.DataArray(labels, dims="profile", name="cluster")
+    means = members.groupby(cluster).mean().reindex(cluster=np.arange(n_clusters))
+    return means.transpose("cluster", "depth").values
 
 
 def _profile_matrix(profiles: xr.DataArray) -> np.ndarray:
