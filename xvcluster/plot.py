@@ -28,7 +28,7 @@ from .geography import (
     map_layout,
     require,
 )
-from .model import MISSING_LABEL, ProfileModel
+from .model import MISSING_LABEL, ProfileModel, member_means
 from .profiles import ProfileSpec, prepare_profiles
 
 if TYPE_CHECKING:
@@ -133,16 +133,6 @@ def _members_drawn(
     return chosen
 
 
-def _member_means(
-    profiles: xr.DataArray, label_values: np.ndarray, clusters: np.ndarray
-) -> np.ndarray:
-    """Mean profile ``(cluster, depth)`` of each cluster's members (NaN if none)."""
-    labels = xr.DataArray(label_values, dims="profile", name="cluster")
-    means = profiles.drop_vars(["profile", *profiles["profile"].coords]).groupby(labels)
-    means = means.mean().reindex(cluster=clusters)
-    return np.asarray(means.transpose("cluster", "depth").values)
-
-
 def _panel_grid(n_panels: int) -> tuple[int, int]:
     """Rows and columns of the panel grid: one row up to 4, then near square."""
     if n_panels <= 4:
@@ -221,11 +211,12 @@ def plot_profiles(
     # Compute what is drawn: sampled members, each cluster's mean.
     drawn = _members_drawn(label_values, clusters_drawn, max_members, random_state)
     drawn_rows = np.concatenate(list(drawn.values()))
-    member_values = np.asarray(stacked.isel(profile=drawn_rows).values)
+    profile_values = np.asarray(stacked.values)  # read once, dask or not
+    member_values = profile_values[drawn_rows]
     means = (
         clustering.member_means.values
         if clustering.member_means is not None
-        else _member_means(stacked, label_values, clusters_drawn)
+        else member_means(profile_values, label_values, clusters_drawn.size)
     )
     depths = stacked["depth"].values
     counts = np.bincount(

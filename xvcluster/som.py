@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import InputError, SOMNeighbourhoodWarning, warn
-from .model import ProfileModel, _centre_order
+from .model import ProfileModel, _centre_order, member_means
 from .profiles import DEPTH_ATTRS
 from .progress import progress_bar
 
@@ -329,10 +329,7 @@ class SOM(ProfileModel):
         self.quantisation_error_ = float(np.mean(distances))
 
     def _record_members(self, profiles: np.ndarray, labels: np.ndarray) -> None:
-        members = xr.DataArray(profiles.astype("float64"), dims=("profile", "depth"))
-        cluster = xr.DataArray(labels, dims="profile", name="cluster")
-        means = members.groupby(cluster).mean().reindex(cluster=range(self.n_clusters_))
-        self._member_means = means.transpose("cluster", "depth").values
+        self._member_means = member_means(profiles, labels, self.n_clusters_)
 
     def _finish_fit(self) -> None:
         """Put the node positions on the cluster dim; the nodes as DataArrays."""
