@@ -377,27 +377,15 @@ def kmeans_plusplus(
 ) -> np.ndarray:
     """Choose ``n_clusters`` seeds among ``sample`` by greedy k-means++.
 
-    Each new seed is drawn with probability proportional to the squared distance
-    to the nearest seed so far; of ``2 + ln(k)`` such draws, the one that most
-    lowers the total squared distance is kept.
+    scikit-learn's :func:`~sklearn.cluster.kmeans_plusplus` (the seeding tslearn
+    uses too), seeded from ``rng``.
     """
-    n_trials = 2 + int(np.log(n_clusters))
-    seeds = [int(rng.integers(sample.shape[0]))]
-    closest = _squared_distances(sample, sample[seeds]).ravel()
+    from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
-    for _ in range(1, n_clusters):
-        total = closest.sum()
-        if total > 0:
-            candidates = rng.choice(sample.shape[0], size=n_trials, p=closest / total)
-        else:
-            candidates = rng.integers(sample.shape[0], size=n_trials)
-        with_candidate = np.minimum(
-            closest[:, None], _squared_distances(sample, sample[candidates])
-        )
-        best = int(np.argmin(with_candidate.sum(axis=0)))
-        seeds.append(int(candidates[best]))
-        closest = with_candidate[:, best]
-    return sample[seeds].copy()
+    seeds, _ = sklearn_kmeans_plusplus(
+        sample, n_clusters, random_state=int(rng.integers(2**31))
+    )
+    return seeds
 
 
 def ward_centres(
