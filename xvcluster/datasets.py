@@ -1,6 +1,7 @@
-"""Velocity models for examples, tests and benchmarks: one real, one synthetic.
+"""Velocity models for examples, tests and benchmarks: real ones and a synthetic one.
 
-:func:`open_example` opens the real model bundled with the package.
+:func:`open_example` opens the real models bundled with the package: PNW10-S
+(regional, the default) and S362ANI+M (global mantle).
 :func:`synthetic_model` builds a seeded model of any size with planted
 provinces, lazily when asked, so that a model far larger than memory can be
 written to netCDF chunk by chunk.
@@ -21,6 +22,7 @@ __all__ = ["EXAMPLES", "example_path", "open_example", "synthetic_model"]
 EXAMPLES: dict[str, dict[str, str]] = {
     "PNW10-S": {
         "file": "PNW10-S_kmps.nc",
+        "variable": "vs",
         "citation": (
             "Porritt, R. W., Allen, R. M., Boyarko, D. C., & Brudzinski, M. R. "
             "(2011). Investigation of Cascadia segmentation with ambient noise "
@@ -29,7 +31,19 @@ EXAMPLES: dict[str, dict[str, str]] = {
             "Collaboration, doi:10.17611/DP/9991680."
         ),
     },
+    "S362ANI+M": {
+        "file": "S362ANI+M_vs.nc",
+        "variable": "v",
+        "citation": (
+            "Moulik, P., & Ekström, G. (2014). An anisotropic shear velocity "
+            "model of the Earth's mantle using normal modes, body waves, surface "
+            "waves and long-period waveforms. Geophysical Journal International, "
+            "199(3), 1713-1738. doi:10.1093/gji/ggu356. Distributed by the IRIS "
+            "Earth Model Collaboration, doi:10.17611/DP/EMC.1."
+        ),
+    },
 }
+"""The bundled models: file name, velocity variable and citation of each."""
 
 
 def example_path(name: str = "PNW10-S") -> str:
@@ -44,9 +58,14 @@ def example_path(name: str = "PNW10-S") -> str:
     -------
     str
         Path of the netCDF file inside the installed package.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is not a bundled model; the message lists them.
     """
     if name not in EXAMPLES:
-        raise KeyError(
+        raise InputError(
             f"No example model {name!r}; choose one of {sorted(EXAMPLES)!r}."
         )
     return str(resources.files("xvcluster") / "data" / EXAMPLES[name]["file"])
@@ -57,9 +76,22 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
 
     Parameters
     ----------
-    name : str, default "PNW10-S"
-        The model: ``"PNW10-S"``, the shear-velocity model of the Pacific
-        Northwest by Porritt et al. (2011), 41 depths x 109 x 53 nodes.
+    name : {"PNW10-S", "S362ANI+M"}, default "PNW10-S"
+        The model, stored as distributed (nothing renamed or converted):
+
+        ``"PNW10-S"``
+            The crustal shear-velocity model of the Pacific Northwest by
+            Porritt et al. (2011): variable ``vs`` in km/s, 41 depths (0-100
+            km every 2.5 km) x 109 latitudes x 53 longitudes at 0.1 degree.
+        ``"S362ANI+M"``
+            The global mantle model of Moulik & Ekström (2014): variable
+            ``v``, the isotropic (Voigt) shear velocity in km/s (units
+            ``"kmps"``), 25 depths from 25 to 2890 km in uneven steps (25 km
+            at the top, 250 km in the lower mantle) x 91 latitudes x 181
+            longitudes at 2 degrees, -180 to 180 (the meridian 180 appears at
+            both edges).
+
+        The variable of each is also in ``EXAMPLES[name]["variable"]``.
     **kwargs
         Passed to :func:`xarray.open_dataset`, e.g. ``chunks={}`` to open lazily.
 
@@ -70,6 +102,8 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
 
     Raises
     ------
+    InputError
+        If ``name`` is not a bundled model; the message lists them.
     ModelFileError
         If the installed file is missing or damaged.
 
@@ -79,6 +113,9 @@ def open_example(name: str = "PNW10-S", **kwargs) -> xr.Dataset:
     >>> vs = xvcluster.open_example()["vs"]
     >>> vs.dims
     ('depth', 'latitude', 'longitude')
+    >>> mantle = xvcluster.open_example("S362ANI+M")["v"]
+    >>> dict(mantle.sizes)
+    {'depth': 25, 'latitude': 91, 'longitude': 181}
     """
     try:
         dataset = open_velocity_model(example_path(name), **kwargs)
