@@ -47,6 +47,15 @@ def test_bars_draw_on_stderr_only_when_enabled(monkeypatch):
         assert ("steps" in stream.getvalue()) is expect_output
 
 
+def test_a_disabled_bar_does_not_import_tqdm_auto(monkeypatch):
+    # tqdm.auto warns on import in a Jupyter kernel without ipywidgets, so a
+    # page that turned progress off must not import it.
+    monkeypatch.delitem(sys.modules, "tqdm.auto", raising=False)
+    with xvcluster.set_options(progress=False), progress_bar(4, "steps") as bar:
+        bar.update(4)
+    assert "tqdm.auto" not in sys.modules
+
+
 def test_dask_computations_report_progress_when_enabled(monkeypatch):
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)

@@ -69,7 +69,13 @@ class set_options:
 
 
 def get_options() -> dict[str, Any]:
-    """Return a copy of xvcluster's current options."""
+    """Return a copy of xvcluster's current options.
+
+    Returns
+    -------
+    dict
+        Each option's name and value, e.g. ``{"progress": "auto"}``.
+    """
     return dict(_OPTIONS)
 
 
@@ -92,14 +98,20 @@ def progress_bar(total: int, description: str, unit: str = "it") -> Any:
     """Return a tqdm bar of ``total`` steps, disabled when progress is off.
 
     Use it as a context manager and call ``.update(n)`` as the work advances.
+    A disabled bar is plain tqdm: ``tqdm.auto`` is imported only to draw, since
+    importing it in a Jupyter kernel without ipywidgets warns.
     """
-    from tqdm.auto import tqdm
+    enabled = progress_enabled()
+    if enabled:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     return tqdm(
         total=total,
         desc=description,
         unit=unit,
-        disable=not progress_enabled(),
+        disable=not enabled,
         leave=False,
         dynamic_ncols=True,
     )
