@@ -50,6 +50,11 @@ class VClusterAccessor:
     ) -> Axes:
         """Return the latitude, longitude and depth axes found on this array.
 
+        Parameters
+        ----------
+        lat, lon, depth : str, optional
+            Axis names, when they cannot be found from attributes or names.
+
         Returns
         -------
         Axes
@@ -72,6 +77,13 @@ class VClusterAccessor:
 
         Missing values are left in place here; ``nan`` only decides whether
         interior gaps are filled.
+
+        Parameters
+        ----------
+        zrange, dz, spacing, nan
+            See :class:`xvcluster.ProfileSpec`.
+        lat, lon, depth : str, optional
+            Axis names, when they cannot be found from attributes or names.
 
         Returns
         -------

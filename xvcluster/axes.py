@@ -106,7 +106,18 @@ class Axes:
     depth_to_km: float
 
     def depth_km(self, da: xr.DataArray) -> np.ndarray:
-        """Return the depth coordinate of ``da`` in km below the surface (float64)."""
+        """Return the depth coordinate of ``da`` in km below the surface (float64).
+
+        Parameters
+        ----------
+        da : xarray.DataArray
+            The array these axes were found on.
+
+        Returns
+        -------
+        numpy.ndarray
+            The stored depths times :attr:`depth_to_km`.
+        """
         return np.asarray(da[self.depth].values, dtype="float64") * self.depth_to_km
 
 
