@@ -75,8 +75,6 @@ QUICKSTART = [
 
         import xvcluster  # importing it adds the .vcluster accessor to DataArrays
 
-        # Long steps draw progress bars in Jupyter; this page is quick, so none.
-        xvcluster.set_options(progress=False)
         # Load bokeh into the page, for the interactive maps further down.
         hv.extension("bokeh")
         """
@@ -335,7 +333,6 @@ KMEANS_VS_SOM = [
 
         import xvcluster
 
-        xvcluster.set_options(progress=False)  # no progress bars on this page
         hv.extension("bokeh")
         """
     ),
@@ -601,9 +598,8 @@ LARGE_MODEL = [
 
         import xvcluster
 
-        # Progress bars are drawn in Jupyter when work takes a while (as widgets
-        # when ipywidgets is installed); this page leaves them out.
-        xvcluster.set_options(progress=False)
+        # Long steps (the fit) draw progress bars in Jupyter, as widgets when
+        # ipywidgets is installed; xvcluster.set_options(progress=False) hides them.
         hv.extension("bokeh")
         """
     ),
