@@ -138,5 +138,18 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+# The top-level pages have no sub-pages, so no section navigation beside them.
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "getting-started",
+        "user-guide",
+        "large-models",
+        "cli",
+        "citing",
+    )
+}
+html_static_path = ["_static"]
+html_css_files = ["xvcluster.css"]
 html_show_sourcelink = False
