@@ -229,7 +229,10 @@ class ProfileModel:
         # The complete profiles in canonical order: one copy serves the fit and
         # the labelling, whose results are put back on the grid's rows.
         training_rows = canonical_rows[valid[canonical_rows]]
-        training = matrix[training_rows]
+        in_place = training_rows.size == matrix.shape[0] and np.array_equal(
+            training_rows, np.arange(matrix.shape[0])
+        )
+        training = matrix if in_place else matrix[training_rows]
         centres, nearest = self._fit_centres(training)
         order = _centre_order(centres)
         centres = centres[order]
