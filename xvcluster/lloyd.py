@@ -39,7 +39,7 @@ are stacked so that one matrix product serves them all.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,11 +231,20 @@ def nearest_centres(profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _complete_rows(block: np.ndarray) -> np.ndarray:
-    """The profiles of a block ``(..., depth)`` with a value at every depth."""
+def _complete_batches(
+    block: np.ndarray,
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Batches of a block's profiles ``(..., depth)``, with their complete ones.
+
+    Yields where the batch sits among the block's rows, which of its profiles
+    are complete, and those profiles (a view when all are).
+    """
     rows = block.reshape(-1, block.shape[-1])
-    complete = ~np.isnan(rows.sum(axis=1))  # a NaN anywhere makes the sum NaN
-    return rows if complete.all() else rows[complete]
+    for start in range(0, rows.shape[0], BATCH_ROWS):
+        batch = rows[start : start + BATCH_ROWS]
+        complete = ~np.isnan(batch.sum(axis=1))  # a NaN anywhere makes it NaN
+        where = slice(start, start + batch.shape[0])
+        yield where, complete, batch if complete.all() else batch[complete]
 
 
 def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -243,11 +252,13 @@ def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
     Profiles with a missing value get -1.
     """
-    rows = block.reshape(-1, block.shape[-1])
-    complete = ~np.isnan(rows.sum(axis=1))
-    labels = np.full(rows.shape[0], -1, dtype="int32")
-    if complete.any():
-        labels[complete] = nearest_centres(rows[complete], centres)
+    centres = np.asarray(centres, dtype="float64")
+    labels = np.full(block.shape[:-1], -1, dtype="int32").ravel()
+    for where, complete, batch in _complete_batches(block):
+        if batch.shape[0]:
+            (labels[where][complete],) = _screened_nearest(
+                batch, batch.astype("float32", copy=False), _row_norms(batch), [centres]
+            )
     return labels.reshape(block.shape[:-1])
 
 
@@ -308,27 +319,58 @@ def block_statistics(
     list of (sums, counts, squared distance sum)
         One entry per centre set.
     """
-    rows = _complete_rows(block)
-    statistics: list[list[Statistics]] = []
-    for start in range(0, max(rows.shape[0], 1), BATCH_ROWS):
-        batch = rows[start : start + BATCH_ROWS]
+    statistics, _ = _block_pass(block, centre_sets, with_labels=False)
+    return statistics
+
+
+def _statistics_and_labels(
+    block: np.ndarray, centres: np.ndarray
+) -> tuple[list[Statistics], np.ndarray]:
+    """Lloyd statistics and labels (-1 if incomplete) of one block, one centre set."""
+    return _block_pass(block, [centres], with_labels=True)
+
+
+def _block_pass(
+    block: np.ndarray, centre_sets: Sequence[np.ndarray], *, with_labels: bool
+) -> tuple[list[Statistics], np.ndarray | None]:
+    """Statistics of a block for each centre set, batch by batch; labels if asked.
+
+    One float64 batch at a time is the only copy the pass makes.
+    """
+    centre_sets = [np.asarray(centres, dtype="float64") for centres in centre_sets]
+    labels = np.full(block.shape[:-1], -1, dtype="int32").ravel()
+    empty = [
+        (
+            np.zeros((centres.shape[0], block.shape[-1])),
+            np.zeros(centres.shape[0], int),
+            0.0,
+        )
+        for centres in centre_sets
+    ]
+    parts = [empty]
+    for where, complete, batch in _complete_batches(block):
+        if batch.shape[0] == 0:
+            continue
         norms = _row_norms(batch)
         nearest = _screened_nearest(
             batch, batch.astype("float32", copy=False), norms, centre_sets
         )
-        statistics.append(
+        wide = batch.astype("float64", copy=False)
+        parts.append(
             [
-                _statistics(batch, norms.sum(), centres, labels)
-                for centres, labels in zip(centre_sets, nearest, strict=True)
+                _statistics(wide, float(norms.sum()), centres, batch_labels)
+                for centres, batch_labels in zip(centre_sets, nearest, strict=True)
             ]
         )
-    return _summed(statistics)
+        if with_labels:
+            labels[where][complete] = nearest[0]
+    return _summed(parts), labels.reshape(block.shape[:-1]) if with_labels else None
 
 
 def _statistics(
     rows: np.ndarray, norm_sum: float, centres: np.ndarray, labels: np.ndarray
 ) -> Statistics:
-    """Statistics of rows given their nearest centres."""
+    """Statistics of float64 rows given their nearest centres."""
     sums = _member_sums(rows, labels, centres.shape[0])
     counts = np.bincount(labels, minlength=centres.shape[0])
     return sums, counts, _squared_distance_sum(norm_sum, centres, sums, counts)
@@ -508,19 +550,6 @@ class StatisticsOverBlocks:
             drop_axis=self._profiles.ndim - 1,
             dtype="int32",
         ).compute()
-
-
-def _statistics_and_labels(
-    block: np.ndarray, centres: np.ndarray
-) -> tuple[list[Statistics], np.ndarray]:
-    """Lloyd statistics and labels of one block, for one set of centres."""
-    labels = nearest_labels(block, centres)
-    rows = block.reshape(-1, block.shape[-1])
-    flat = labels.ravel()
-    complete = flat >= 0
-    rows, flat = (rows, flat) if complete.all() else (rows[complete], flat[complete])
-    statistics = _statistics(rows, float(_row_norms(rows).sum()), centres, flat)
-    return [statistics], labels
 
 
 def _moved_centres(
