@@ -262,32 +262,41 @@ def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return labels.reshape(block.shape[:-1])
 
 
-def _member_sums(rows: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Float64 sum of the rows of each cluster ``(cluster, depth)``."""
+def _membership(labels: np.ndarray, n_clusters: int):
+    """Sparse one-hot matrix ``(row, cluster)`` of the rows' clusters."""
     from scipy.sparse import csr_array
 
-    membership = csr_array(
+    return csr_array(
         (np.ones(labels.size), labels, np.arange(labels.size + 1)),
         shape=(labels.size, n_clusters),
     )
-    return membership.T @ rows.astype("float64", copy=False)
+
+
+def _member_sums(rows: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Float64 sum of the rows of each cluster ``(cluster, depth)``, by batches."""
+    sums = np.zeros((n_clusters, rows.shape[1]))
+    for start in range(0, rows.shape[0], BATCH_ROWS):
+        batch = slice(start, start + BATCH_ROWS)
+        wide = rows[batch].astype("float64", copy=False)
+        sums += _membership(labels[batch], n_clusters).T @ wide
+    return sums
 
 
 def _moved_member_sums(
-    rows: np.ndarray, old: np.ndarray, new: np.ndarray, n_clusters: int
+    rows: np.ndarray,
+    moved: np.ndarray,
+    old: np.ndarray,
+    new: np.ndarray,
+    n_clusters: int,
 ) -> np.ndarray:
-    """How the member sums change when ``rows`` move from ``old`` to ``new``."""
-    from scipy.sparse import csr_array
-
-    moves = csr_array(
-        (
-            np.tile([1.0, -1.0], new.size),
-            np.column_stack([new, old]).ravel(),
-            np.arange(0, 2 * new.size + 1, 2),
-        ),
-        shape=(new.size, n_clusters),
-    )
-    return moves.T @ rows.astype("float64", copy=False)
+    """How the member sums change when ``rows[moved]`` go from ``old`` to ``new``."""
+    change = np.zeros((n_clusters, rows.shape[1]))
+    for start in range(0, moved.size, BATCH_ROWS):
+        batch = slice(start, start + BATCH_ROWS)
+        wide = rows[moved[batch]].astype("float64")
+        change += _membership(new[batch], n_clusters).T @ wide
+        change -= _membership(old[batch], n_clusters).T @ wide
+    return change
 
 
 def _squared_distance_sum(
@@ -476,7 +485,7 @@ class StatisticsInMemory:
         if moved.size == 0:
             return previous.sums
         return previous.sums + _moved_member_sums(
-            self._rows[moved], previous.labels[moved], labels[moved], n_clusters
+            self._rows, moved, previous.labels[moved], labels[moved], n_clusters
         )
 
 
