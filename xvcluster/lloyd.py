@@ -17,12 +17,14 @@ order in which floating-point sums are added differs.
 
 Nearest centres are found in two steps (:func:`nearest_centres`). Distances
 ``|x|^2 - 2 x.c + |c|^2`` come first from one float32 matrix product, several
-times faster than float64 on the small products k-means makes. The rounding
-error of that product is bounded (each term of a dot product of length ``d``
-is off by at most ``(d + 2)`` float32 roundings of ``|x| |c|``), so a profile
-whose nearest centre is closer than the second by more than twice that bound
-is certainly assigned right. The few others are measured again in float64,
-one profile at a time, which no matrix shape or batch size can change: the
+times faster than float64 on the small products k-means makes. The error of
+that product is bounded whatever order BLAS adds in: a dot product of length
+``d`` is off by at most ``(d + 2)`` float32 roundings of ``|x| |c|``, the
+rounding of ``x`` and ``c`` to float32 included. A profile whose nearest
+centre is closer than the second by more than twice that bound (plus the
+float64 arithmetic's own) is certainly assigned right. The few others, about
+one in two thousand on real models, are measured again in float64, each from
+its own differences, which no matrix shape or batch size can change: the
 assignment does not depend on how the profiles are split into batches or
 chunks. Sums of members and the inertia are always float64.
 
@@ -160,7 +162,12 @@ def _screened_nearest(
     stacked = np.concatenate(centre_sets)
     products = stacked.astype("float32") @ single.T  # (centre, row)
     everyone = np.arange(rows.shape[0])
-    error_per_length = 4.0 * (rows.shape[1] + 2) * _FLOAT32_ROUNDING * 1.01
+    # Bounds on the error of the difference between two centres' distances:
+    # float32 products (and roundings of x and c to float32) and the float64
+    # arithmetic after them; 1.01 covers the second-order terms.
+    depth = rows.shape[1]
+    float32_error = 4.0 * (depth + 2) * _FLOAT32_ROUNDING * 1.01
+    float64_error = 2.0 * (depth + 3) * _FLOAT64_ROUNDING * 1.01
     lengths = np.sqrt(norms)
 
     labels = []
@@ -177,8 +184,8 @@ def _screened_nearest(
         relative[nearest, everyone] = np.inf
         gap = relative.min(axis=0) - closest if centres.shape[0] > 1 else np.inf
         largest = float(centre_norms.max())
-        bound = error_per_length * np.sqrt(largest) * lengths
-        bound += 16.0 * _FLOAT64_ROUNDING * (norms + largest)
+        bound = float32_error * np.sqrt(largest) * lengths
+        bound += float64_error * (norms + largest)
 
         unsure = np.flatnonzero(gap <= bound)
         if unsure.size:
