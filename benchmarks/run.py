@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -58,6 +59,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,7 @@ REPOSITORY = HERE.parent
 
 KRANGE = list(range(2, 15))
 TOOLS = ("xvcluster", "predecessor", "tslearn", "sklearn")
+ENGINE_TOOLS = ("xvc memory", "xvc blockwise")
 
 
 @dataclass
@@ -122,12 +125,12 @@ def _with_missing(labels: np.ndarray, complete: np.ndarray) -> np.ndarray:
     return full
 
 
-def run_xvcluster(task: dict) -> np.ndarray:
+def run_xvcluster(task: dict, engine: str = "auto") -> np.ndarray:
     import xvcluster
 
     vs = _open(task, task["chunks"])
     model = xvcluster.KMeans(
-        task["k"], krange=KRANGE, zrange=task["zrange"], dz=task["dz"]
+        task["k"], krange=KRANGE, zrange=task["zrange"], dz=task["dz"], engine=engine
     ).fit(vs)
     return model.labels_.transpose("latitude", "longitude").values.ravel()
 
@@ -200,6 +203,10 @@ def run_sklearn(task: dict) -> np.ndarray:
 
 RUNNERS = {
     "xvcluster": run_xvcluster,
+    # Workload 4 also runs each euclidean engine at every size: "auto" changes
+    # engine with size, and each engine's own growth is what scales.
+    "xvc memory": partial(run_xvcluster, engine="memory"),
+    "xvc blockwise": partial(run_xvcluster, engine="blockwise"),
     "predecessor": run_predecessor,
     "tslearn": run_tslearn,
     "sklearn": run_sklearn,
@@ -374,6 +381,7 @@ def workload_tasks(number: int, cache: Path, quick: bool) -> list[Task]:
                     8,
                     chunks={"latitude": band_rows(side, side)},
                     scored=True,
+                    tools=(*TOOLS, *ENGINE_TOOLS),
                     skipped=slow,
                 )
             )
@@ -433,7 +441,7 @@ def print_table(task: Task, results: dict[str, dict]) -> None:
     provinces = _provinces(task)
     ours = results.get("xvcluster", {})
     header = (
-        f"{'tool':<12} {'wall s':>9} {'peak MB':>9} {'growth MB':>10} "
+        f"{'tool':<14} {'wall s':>9} {'peak MB':>9} {'growth MB':>10} "
         f"{'time / xvc':>11} {'growth / xvc':>13} {'ARI vs xvc':>11}"
         + (f" {'ARI vs planted':>15}" if provinces is not None else "")
     )
@@ -441,10 +449,10 @@ def print_table(task: Task, results: dict[str, dict]) -> None:
     for tool in task.tools:
         result = results.get(tool)
         if result is None:
-            print(f"{tool:<12} skipped: {task.skipped.get(tool, '')}")
+            print(f"{tool:<14} skipped: {task.skipped.get(tool, '')}")
             continue
         if "error" in result:
-            print(f"{tool:<12} failed: {result['error']}")
+            print(f"{tool:<14} failed: {result['error']}")
             continue
         time_ratio = (
             result["seconds"] / ours["seconds"] if "seconds" in ours else np.nan
@@ -458,7 +466,7 @@ def print_table(task: Task, results: dict[str, dict]) -> None:
             _score(result["labels"], ours["labels"]) if "labels" in ours else np.nan
         )
         line = (
-            f"{tool:<12} {result['seconds']:>9.2f} {result['peak_mb']:>9.0f} "
+            f"{tool:<14} {result['seconds']:>9.2f} {result['peak_mb']:>9.0f} "
             f"{result['growth_mb']:>10.0f} {time_ratio:>11.2f} {growth_ratio:>13.2f} "
             f"{agreement:>11.3f}"
         )
@@ -482,13 +490,39 @@ def run_workload(
     number: int, cache: Path, quick: bool, workdir: Path, repeat: int
 ) -> None:
     print(f"\n=== Workload {number} ===", flush=True)
+    tables = []
     for task in workload_tasks(number, cache, quick):
         results = {}
         for _ in range(repeat):  # the tools take turns, so load hits them alike
             for tool in task.tools:
                 if tool not in task.skipped:
                     results.setdefault(tool, []).append(run_tool(task, tool, workdir))
-        print_table(task, {tool: best_of(runs) for tool, runs in results.items()})
+        best = {tool: best_of(runs) for tool, runs in results.items()}
+        print_table(task, best)
+        tables.append((task, best))
+    if number == 4:
+        print_growth(tables)
+
+
+def print_growth(tables: list[tuple[Task, dict[str, dict]]]) -> None:
+    """Each tool's wall time at every size, and the factor of each 4x step."""
+    sizes = [task.title.split(" profiles")[0].split(", ")[-1] for task, _ in tables]
+    header = f"{'tool':<14}" + "".join(f"{size:>12}" for size in sizes) + "  steps"
+    print("\nHow time grows with N (wall s; target: each 4x step 4x to 5x)")
+    print(f"{header}\n{'-' * len(header)}")
+    for tool in (*TOOLS, *ENGINE_TOOLS):
+        seconds = [results.get(tool, {}).get("seconds") for _, results in tables]
+        if sum(value is not None for value in seconds) < 2:
+            continue
+        cells = "".join(
+            f"{value:>12.2f}" if value is not None else f"{'':>12}" for value in seconds
+        )
+        steps = [
+            f"{later / earlier:.1f}x"
+            for earlier, later in itertools.pairwise(seconds)
+            if earlier is not None and later is not None
+        ]
+        print(f"{tool:<14}{cells}  {' '.join(steps)}")
 
 
 def run_thread_test(cache: Path, workdir: Path) -> None:

@@ -209,3 +209,69 @@ def test_blockwise_fit_with_too_few_profiles(make_model):
     da = make_model(2, nlat=4, nlon=4, missing=14, chunks={"lat": 2})
     with pytest.raises(InputError, match=r"\b2\b"):
         KMeans(3, engine="blockwise").fit(da)
+
+
+# ------------------------------------------ the float32 screen is exact
+
+
+def _float64_nearest(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    difference = rows.astype("float64")[:, None, :] - centres[None, :, :]
+    return np.square(difference).sum(axis=2).argmin(axis=1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("scale", [1.0, 1000.0])  # km/s, and m/s
+def test_nearest_centres_equal_float64_even_at_near_ties(dtype, scale):
+    rng = np.random.default_rng(5)
+    centres = scale * (4.0 + rng.normal(size=(6, 81)))
+    # Profiles half-way between two centres, nudged by less than float32 can
+    # resolve, and ordinary profiles around every centre.
+    halfway = (centres[0] + centres[1]) / 2
+    nudges = scale * 1e-7 * rng.normal(size=(500, 81))
+    around = centres[rng.integers(6, size=3000)] + scale * rng.normal(size=(3000, 81))
+    rows = np.concatenate([halfway + nudges, around]).astype(dtype)
+
+    found = lloyd.nearest_centres(rows, centres)
+
+    np.testing.assert_array_equal(found, _float64_nearest(rows, centres))
+
+
+def test_nearest_centres_do_not_depend_on_the_batch(pnw, monkeypatch):
+    profiles = pnw.vcluster.profiles(**WINDOW)
+    rows = profiles.values.reshape(-1, profiles.sizes["depth"])
+    centres = KMeans(6, **WINDOW).fit(pnw).centres_.values
+
+    whole = lloyd.nearest_centres(rows, centres)
+    monkeypatch.setattr(lloyd, "BATCH_ROWS", 997)
+    np.testing.assert_array_equal(lloyd.nearest_centres(rows, centres), whole)
+    np.testing.assert_array_equal(
+        lloyd.nearest_centres(rows[::-1], centres), whole[::-1]
+    )
+
+
+def test_identical_centres_share_their_profiles_exactly():
+    rng = np.random.default_rng(1)
+    rows = 4.0 + rng.normal(size=(2000, 30))
+    centres = np.stack([rows[0], rows[0], rows[1]])
+
+    found = lloyd.nearest_centres(rows, centres)
+
+    assert set(np.unique(found)) <= {0, 2}  # a tie goes to the first centre
+    np.testing.assert_array_equal(found, _float64_nearest(rows, centres))
+
+
+def test_in_memory_passes_update_sums_as_a_fresh_pass_computes_them(pnw):
+    profiles = pnw.vcluster.profiles(**WINDOW)
+    rows = profiles.values.reshape(-1, profiles.sizes["depth"])
+    passes = lloyd.StatisticsInMemory(rows)
+    centres = lloyd.kmeans_plusplus(rows.astype("float64"), 5, np.random.default_rng(2))
+
+    for _ in range(6):
+        ((sums, counts, squared),) = passes({"problem": centres}).values()
+        ((fresh_sums, fresh_counts, fresh_squared),) = lloyd.block_statistics(
+            rows, [centres]
+        )
+        np.testing.assert_array_equal(counts, fresh_counts)
+        np.testing.assert_allclose(sums, fresh_sums, rtol=1e-12)
+        assert squared == pytest.approx(fresh_squared, rel=1e-9)
+        centres = sums / counts[:, None]

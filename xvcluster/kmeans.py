@@ -120,7 +120,7 @@ class KMeans(ProfileModel):
         is reproducible.
     n_init : int, optional
         Initialisations tried per k; the one with the lowest inertia is kept.
-        The euclidean engines try them on a seeded sample of 1,024 profiles
+        The euclidean engines try them on a seeded sample of 512 profiles
         (the first cuts a Ward tree of the sample, the others are greedy
         k-means++; each refined by Lloyd), refine the best on a seeded sample
         of 16,384 and then on all profiles; by default 2 starts. tslearn runs
@@ -272,18 +272,20 @@ class KMeans(ProfileModel):
             random_state=self.random_state,
         )
 
-    def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
-        if not self._uses_tslearn():
-            rng = self._rng()
-            sample = profiles[lloyd.sample_positions(profiles.shape[0], rng)]
-            with _blas_single_threaded():
-                return self._lloyd_fit(
-                    lloyd.statistics_in_memory(profiles),
-                    sample,
-                    rng,
-                    profiles.shape[0],
-                ).centres
-        return self._tslearn_fit(profiles)
+    def _fit_centres(
+        self, profiles: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._uses_tslearn():
+            return self._tslearn_fit(profiles), None
+
+        rng = self._rng()
+        sample = profiles[lloyd.sample_positions(profiles.shape[0], rng)]
+        with _blas_single_threaded():
+            passes = lloyd.StatisticsInMemory(profiles)
+            result = self._lloyd_fit(passes, sample, rng, profiles.shape[0])
+            labels = passes.labels(result.centres)
+        self.inertia_ = result.inertia
+        return result.centres, labels
 
     def _fit_blockwise(
         self, profiles: xr.DataArray, complete: np.ndarray, canonical_rows: np.ndarray
@@ -384,6 +386,15 @@ class KMeans(ProfileModel):
 
         self.n_clusters_ = int(estimator.n_clusters)
         return estimator.cluster_centers_[:, :, 0]
+
+    def _nearest(
+        self, profiles: np.ndarray, centres: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.metric != "euclidean":
+            return super()._nearest(profiles, centres)
+        nearest = lloyd.nearest_centres(profiles, centres)
+        difference = profiles - centres[nearest]
+        return nearest, np.sqrt(np.einsum("ij,ij->i", difference, difference))
 
     def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
         if self.metric == "euclidean":

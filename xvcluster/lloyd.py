@@ -6,32 +6,43 @@ of the members and how many there are, and both add up over any split of the
 profiles into blocks. An iteration is therefore one pass that sums per-block
 statistics:
 
-- in memory, over row batches of one numpy array (:func:`statistics_in_memory`);
+- in memory, over one numpy array (:class:`StatisticsInMemory`), which keeps
+  each problem's last assignment so that a pass only adds and removes the
+  profiles that changed cluster;
 - on dask, over the chunks of the grid (:class:`StatisticsOverBlocks`), with
   whatever scheduler is active, a ``dask.distributed`` client included.
 
 Both passes give the same partition from the same initial centres; only the
 order in which floating-point sums are added differs.
 
+Nearest centres are found in two steps (:func:`nearest_centres`). Distances
+``|x|^2 - 2 x.c + |c|^2`` come first from one float32 matrix product, several
+times faster than float64 on the small products k-means makes. The error of
+that product is bounded whatever order BLAS adds in: a dot product of length
+``d`` is off by at most ``(d + 2)`` float32 roundings of ``|x| |c|``, the
+rounding of ``x`` and ``c`` to float32 included. A profile whose nearest
+centre is closer than the second by more than twice that bound (plus the
+float64 arithmetic's own) is certainly assigned right. The few others, about
+one in two thousand on real models, are measured again in float64, each from
+its own differences, which no matrix shape or batch size can change: the
+assignment does not depend on how the profiles are split into batches or
+chunks. Sums of members and the inertia are always float64.
+
 The initial centres come from a seeded sample of the profiles
-(:func:`seeded_centres`): greedy k-means++ on the sample, refined by Lloyd
-iterations on the sample, from several starts, keeping the start of lowest
-inertia. Several starts make it unlikely that two seeds land in one province
-and leave another without, the poor local minimum a single start often finds.
+(:func:`seeded_centres`): a Ward tree and greedy k-means++ on a subsample,
+refined by Lloyd iterations, keeping the start of lowest inertia. Several
+starts make it unlikely that two seeds land in one province and leave another
+without, the poor local minimum a single start often finds.
 
-Several problems (one per k of a knee search) can share each pass: their
-centres are stacked so that one matrix product serves them all.
-
-Distances come from ``|x|^2 - 2 x.c + |c|^2`` with one BLAS matrix product per
-batch, in float64 whatever the stored dtype, so that a float32 model is never
-copied whole as float64.
+Several problems (one per k of a knee search) share each pass: their centres
+are stacked so that one matrix product serves them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -39,12 +50,13 @@ __all__ = [
     "BATCH_ROWS",
     "SAMPLE_SIZE",
     "LloydResult",
+    "StatisticsInMemory",
     "StatisticsOverBlocks",
-    "batched_statistics",
     "block_statistics",
     "euclidean_distances",
     "kmeans_plusplus",
     "lloyd",
+    "nearest_centres",
     "nearest_labels",
     "sample_positions",
     "seeded_centres",
@@ -54,21 +66,24 @@ __all__ = [
 SAMPLE_SIZE = 16_384
 """Profiles drawn (seeded) to choose the initial centres."""
 
-START_SAMPLE_SIZE = 1_024
+START_SAMPLE_SIZE = 512
 """Profiles of the sample on which each start of the initialisation is tried."""
 
 SAMPLE_RELATIVE_TOL = 1e-4
 """Relative change of inertia at which iterations on a sample stop."""
 
 BATCH_ROWS = 16_384
-"""Profiles per batch of the in-memory pass: bounds the float64 working copy."""
+"""Profiles per batch: bounds the working copies of a pass."""
+
+_FLOAT32_ROUNDING = float(np.finfo(np.float32).eps) / 2
+_FLOAT64_ROUNDING = float(np.finfo(np.float64).eps) / 2
 
 Statistics = tuple[np.ndarray, np.ndarray, float]
 """Per cluster: sum of the members ``(k, depth)``, member counts ``(k,)``; and
 the sum of squared distances of all members to their centre."""
 
-Pass = Callable[[Sequence[np.ndarray]], list[Statistics]]
-"""One pass over the data: statistics of each centre set given."""
+Pass = Callable[[Mapping[Hashable, np.ndarray]], dict[Hashable, Statistics]]
+"""One pass over the data: the statistics of each problem's centres, by key."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,7 @@ class LloydResult:
 
 
 def _squared_distances(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared euclidean distances ``(row, centre)`` by one matrix product."""
+    """Squared euclidean distances ``(row, centre)`` by one float64 product."""
     row_norms = np.einsum("ij,ij->i", rows, rows)
     centre_norms = np.einsum("ij,ij->i", centres, centres)
     squared = row_norms[:, None] - 2.0 * (rows @ centres.T) + centre_norms[None, :]
@@ -124,11 +139,119 @@ def euclidean_distances(profiles: np.ndarray, centres: np.ndarray) -> np.ndarray
     return np.sqrt(distances, out=distances)
 
 
-def _complete_rows(block: np.ndarray) -> np.ndarray:
-    """The profiles of a block ``(..., depth)`` with a value at every depth."""
+def _row_norms(rows: np.ndarray) -> np.ndarray:
+    """Squared norm of each row, float64, batch by batch."""
+    norms = np.empty(rows.shape[0], dtype="float64")
+    for start in range(0, rows.shape[0], BATCH_ROWS):
+        batch = rows[start : start + BATCH_ROWS].astype("float64", copy=False)
+        norms[start : start + batch.shape[0]] = np.einsum("ij,ij->i", batch, batch)
+    return norms
+
+
+def _screened_nearest(
+    rows: np.ndarray,
+    single: np.ndarray,
+    norms: np.ndarray,
+    centre_sets: Sequence[np.ndarray],
+) -> list[np.ndarray]:
+    """Nearest centre of each row for each centre set (one batch of rows).
+
+    ``single`` is ``rows`` as float32 and ``norms`` their float64 squared norms.
+    See the module's docstring for why the float32 screen is exact.
+    """
+    stacked = np.concatenate(centre_sets)
+    products = stacked.astype("float32") @ single.T  # (centre, row)
+    everyone = np.arange(rows.shape[0])
+    # Bounds on the error of the difference between two centres' distances:
+    # float32 products (and roundings of x and c to float32) and the float64
+    # arithmetic after them; 1.01 covers the second-order terms.
+    depth = rows.shape[1]
+    float32_error = 4.0 * (depth + 2) * _FLOAT32_ROUNDING * 1.01
+    float64_error = 2.0 * (depth + 3) * _FLOAT64_ROUNDING * 1.01
+    lengths = np.sqrt(norms)
+
+    labels = []
+    first = 0
+    for centres in centre_sets:
+        own = products[first : first + centres.shape[0]]
+        first += centres.shape[0]
+        centre_norms = np.einsum("ij,ij->i", centres, centres)
+        # The squared distance less the row's own norm, which every centre shares.
+        relative = centre_norms[:, None] - 2.0 * own
+
+        nearest = relative.argmin(axis=0)
+        closest = relative[nearest, everyone]
+        relative[nearest, everyone] = np.inf
+        gap = relative.min(axis=0) - closest if centres.shape[0] > 1 else np.inf
+        largest = float(centre_norms.max())
+        bound = float32_error * np.sqrt(largest) * lengths
+        bound += float64_error * (norms + largest)
+
+        unsure = np.flatnonzero(gap <= bound)
+        if unsure.size:
+            nearest[unsure] = _exact_nearest(rows[unsure], centres)
+        labels.append(nearest)
+    return labels
+
+
+def _exact_nearest(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Nearest centre by float64 differences, row by row.
+
+    Each squared distance is a sum over one row's own differences, so the
+    answer does not depend on which other rows are in the batch.
+    """
+    nearest = np.empty(rows.shape[0], dtype=np.intp)
+    step = max(1, BATCH_ROWS // centres.shape[0])
+    for start in range(0, rows.shape[0], step):
+        batch = rows[start : start + step].astype("float64")
+        difference = batch[:, None, :] - centres[None, :, :]
+        squared = np.square(difference, out=difference).sum(axis=2)
+        nearest[start : start + batch.shape[0]] = squared.argmin(axis=1)
+    return nearest
+
+
+def nearest_centres(profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of each complete profile ``(profile, depth)``.
+
+    Exact: the same answer as comparing float64 distances, whatever the batch
+    (see the module's docstring).
+
+    Parameters
+    ----------
+    profiles : numpy.ndarray
+        Complete profiles ``(profile, depth)``, any float dtype.
+    centres : numpy.ndarray
+        Centres ``(cluster, depth)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 index of the nearest centre.
+    """
+    centres = np.asarray(centres, dtype="float64")
+    labels = np.empty(profiles.shape[0], dtype="int32")
+    for start in range(0, profiles.shape[0], BATCH_ROWS):
+        batch = profiles[start : start + BATCH_ROWS]
+        (labels[start : start + batch.shape[0]],) = _screened_nearest(
+            batch, batch.astype("float32", copy=False), _row_norms(batch), [centres]
+        )
+    return labels
+
+
+def _complete_batches(
+    block: np.ndarray,
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Batches of a block's profiles ``(..., depth)``, with their complete ones.
+
+    Yields where the batch sits among the block's rows, which of its profiles
+    are complete, and those profiles (a view when all are).
+    """
     rows = block.reshape(-1, block.shape[-1])
-    complete = ~np.isnan(rows.sum(axis=1))  # a NaN anywhere makes the sum NaN
-    return rows if complete.all() else rows[complete]
+    for start in range(0, rows.shape[0], BATCH_ROWS):
+        batch = rows[start : start + BATCH_ROWS]
+        complete = ~np.isnan(batch.sum(axis=1))  # a NaN anywhere makes it NaN
+        where = slice(start, start + batch.shape[0])
+        yield where, complete, batch if complete.all() else batch[complete]
 
 
 def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -136,15 +259,63 @@ def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
     Profiles with a missing value get -1.
     """
-    rows = block.reshape(-1, block.shape[-1])
-    labels = np.full(rows.shape[0], -1, dtype="int32")
-    for start in range(0, rows.shape[0], BATCH_ROWS):
-        batch = rows[start : start + BATCH_ROWS]
-        complete = ~np.isnan(batch.sum(axis=1))
-        if complete.any():
-            squared = _squared_distances(batch[complete].astype("float64"), centres)
-            labels[start : start + batch.shape[0]][complete] = squared.argmin(axis=1)
+    centres = np.asarray(centres, dtype="float64")
+    labels = np.full(block.shape[:-1], -1, dtype="int32").ravel()
+    for where, complete, batch in _complete_batches(block):
+        if batch.shape[0]:
+            (labels[where][complete],) = _screened_nearest(
+                batch, batch.astype("float32", copy=False), _row_norms(batch), [centres]
+            )
     return labels.reshape(block.shape[:-1])
+
+
+def _membership(labels: np.ndarray, n_clusters: int):
+    """Sparse one-hot matrix ``(row, cluster)`` of the rows' clusters."""
+    from scipy.sparse import csr_array
+
+    return csr_array(
+        (np.ones(labels.size), labels, np.arange(labels.size + 1)),
+        shape=(labels.size, n_clusters),
+    )
+
+
+def _member_sums(rows: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Float64 sum of the rows of each cluster ``(cluster, depth)``, by batches."""
+    sums = np.zeros((n_clusters, rows.shape[1]))
+    for start in range(0, rows.shape[0], BATCH_ROWS):
+        batch = slice(start, start + BATCH_ROWS)
+        wide = rows[batch].astype("float64", copy=False)
+        sums += _membership(labels[batch], n_clusters).T @ wide
+    return sums
+
+
+def _moved_member_sums(
+    rows: np.ndarray,
+    moved: np.ndarray,
+    old: np.ndarray,
+    new: np.ndarray,
+    n_clusters: int,
+) -> np.ndarray:
+    """How the member sums change when ``rows[moved]`` go from ``old`` to ``new``."""
+    change = np.zeros((n_clusters, rows.shape[1]))
+    for start in range(0, moved.size, BATCH_ROWS):
+        batch = slice(start, start + BATCH_ROWS)
+        wide = rows[moved[batch]].astype("float64")
+        change += _membership(new[batch], n_clusters).T @ wide
+        change -= _membership(old[batch], n_clusters).T @ wide
+    return change
+
+
+def _squared_distance_sum(
+    norm_sum: float, centres: np.ndarray, sums: np.ndarray, counts: np.ndarray
+) -> float:
+    """Sum of squared distances of members to their centre, from the statistics.
+
+    ``sum |x - c|^2 = sum |x|^2 - 2 sum_c c.S_c + sum_c n_c |c|^2``.
+    """
+    centre_norms = np.einsum("ij,ij->i", centres, centres)
+    cross = np.einsum("ij,ij->", centres, sums)
+    return float(max(norm_sum - 2.0 * cross + counts @ centre_norms, 0.0))
 
 
 def block_statistics(
@@ -164,24 +335,61 @@ def block_statistics(
     list of (sums, counts, squared distance sum)
         One entry per centre set.
     """
-    rows = _complete_rows(block).astype("float64", copy=False)
-    squared = _squared_distances(rows, np.concatenate(centre_sets))
-
-    statistics = []
-    first = 0
-    for centres in centre_sets:
-        own = squared[:, first : first + centres.shape[0]]
-        first += centres.shape[0]
-        nearest = own.argmin(axis=1)
-        members = (nearest[:, None] == np.arange(centres.shape[0])).astype("float64")
-        statistics.append(
-            (
-                members.T @ rows,
-                np.bincount(nearest, minlength=centres.shape[0]),
-                float(own[np.arange(rows.shape[0]), nearest].sum()),
-            )
-        )
+    statistics, _ = _block_pass(block, centre_sets, with_labels=False)
     return statistics
+
+
+def _statistics_and_labels(
+    block: np.ndarray, centres: np.ndarray
+) -> tuple[list[Statistics], np.ndarray]:
+    """Lloyd statistics and labels (-1 if incomplete) of one block, one centre set."""
+    return _block_pass(block, [centres], with_labels=True)
+
+
+def _block_pass(
+    block: np.ndarray, centre_sets: Sequence[np.ndarray], *, with_labels: bool
+) -> tuple[list[Statistics], np.ndarray | None]:
+    """Statistics of a block for each centre set, batch by batch; labels if asked.
+
+    One float64 batch at a time is the only copy the pass makes.
+    """
+    centre_sets = [np.asarray(centres, dtype="float64") for centres in centre_sets]
+    labels = np.full(block.shape[:-1], -1, dtype="int32").ravel()
+    empty = [
+        (
+            np.zeros((centres.shape[0], block.shape[-1])),
+            np.zeros(centres.shape[0], int),
+            0.0,
+        )
+        for centres in centre_sets
+    ]
+    parts = [empty]
+    for where, complete, batch in _complete_batches(block):
+        if batch.shape[0] == 0:
+            continue
+        norms = _row_norms(batch)
+        nearest = _screened_nearest(
+            batch, batch.astype("float32", copy=False), norms, centre_sets
+        )
+        wide = batch.astype("float64", copy=False)
+        parts.append(
+            [
+                _statistics(wide, float(norms.sum()), centres, batch_labels)
+                for centres, batch_labels in zip(centre_sets, nearest, strict=True)
+            ]
+        )
+        if with_labels:
+            labels[where][complete] = nearest[0]
+    return _summed(parts), labels.reshape(block.shape[:-1]) if with_labels else None
+
+
+def _statistics(
+    rows: np.ndarray, norm_sum: float, centres: np.ndarray, labels: np.ndarray
+) -> Statistics:
+    """Statistics of float64 rows given their nearest centres."""
+    sums = _member_sums(rows, labels, centres.shape[0])
+    counts = np.bincount(labels, minlength=centres.shape[0])
+    return sums, counts, _squared_distance_sum(norm_sum, centres, sums, counts)
 
 
 def _summed(parts: Sequence[list[Statistics]]) -> list[Statistics]:
@@ -196,25 +404,101 @@ def _summed(parts: Sequence[list[Statistics]]) -> list[Statistics]:
     ]
 
 
-def batched_statistics(
-    profiles: np.ndarray, centre_sets: Sequence[np.ndarray]
-) -> list[Statistics]:
-    """Lloyd statistics of profiles ``(..., depth)``, batch by batch.
+@dataclass(frozen=True)
+class _Assignment:
+    """A problem's last assignment in memory: its centres and what they gave."""
 
-    Batches of :data:`BATCH_ROWS` rows keep the float64 working copy small.
+    centres: np.ndarray
+    labels: np.ndarray
+    sums: np.ndarray
+
+
+class StatisticsInMemory:
+    """Passes over complete profiles ``(profile, depth)`` held in memory.
+
+    The profiles are kept once more as float32 (a view when they are float32
+    already) with their float64 norms. Each problem's last assignment is
+    remembered, so a pass finds the nearest centres, then updates the member
+    sums with only the profiles that changed cluster; late iterations, where
+    few profiles move, cost little more than the distance screen.
+
+    Parameters
+    ----------
+    profiles : numpy.ndarray
+        Complete profiles ``(profile, depth)``, any float dtype.
     """
-    rows = profiles.reshape(-1, profiles.shape[-1])
-    return _summed(
-        [
-            block_statistics(rows[start : start + BATCH_ROWS], centre_sets)
-            for start in range(0, max(rows.shape[0], 1), BATCH_ROWS)
+
+    def __init__(self, profiles: np.ndarray) -> None:
+        self._rows = profiles
+        self._single = profiles.astype("float32", copy=False)
+        self._norms = _row_norms(profiles)
+        self._norm_sum = float(self._norms.sum())
+        self._assignments: dict[Hashable, _Assignment] = {}
+
+    def __call__(
+        self, centre_sets: Mapping[Hashable, np.ndarray]
+    ) -> dict[Hashable, Statistics]:
+        """Statistics of each problem's centres; forgets problems not asked."""
+        keys = list(centre_sets)
+        centres = [np.asarray(centre_sets[key], dtype="float64") for key in keys]
+        labels = self._nearest(centres)
+
+        statistics = {}
+        assignments = {}
+        for key, key_centres, key_labels in zip(keys, centres, labels, strict=True):
+            sums = self._updated_sums(key, key_centres.shape[0], key_labels)
+            counts = np.bincount(key_labels, minlength=key_centres.shape[0])
+            squared = _squared_distance_sum(self._norm_sum, key_centres, sums, counts)
+            statistics[key] = (sums, counts, squared)
+            assignments[key] = _Assignment(key_centres, key_labels, sums)
+        self._assignments = assignments
+        return statistics
+
+    def labels(self, centres: np.ndarray) -> np.ndarray:
+        """Index of the nearest of ``centres`` for every profile.
+
+        Taken from the last pass when one of its problems used these centres.
+        """
+        for assignment in self._assignments.values():
+            if np.array_equal(assignment.centres, centres):
+                return assignment.labels.astype("int32")
+        return nearest_centres(self._rows, centres)
+
+    def _nearest(self, centres: list[np.ndarray]) -> list[np.ndarray]:
+        """Nearest centre of every profile for each centre set, batch by batch."""
+        parts = [
+            _screened_nearest(
+                self._rows[start : start + BATCH_ROWS],
+                self._single[start : start + BATCH_ROWS],
+                self._norms[start : start + BATCH_ROWS],
+                centres,
+            )
+            for start in range(0, self._rows.shape[0], BATCH_ROWS)
         ]
-    )
+        return [
+            np.concatenate([part[problem] for part in parts]).astype(np.intp)
+            for problem in range(len(centres))
+        ]
+
+    def _updated_sums(
+        self, key: Hashable, n_clusters: int, labels: np.ndarray
+    ) -> np.ndarray:
+        """Member sums for ``labels``, updated from the last pass when possible."""
+        previous = self._assignments.get(key)
+        if previous is None or previous.sums.shape[0] != n_clusters:
+            return _member_sums(self._rows, labels, n_clusters)
+
+        moved = np.flatnonzero(labels != previous.labels)
+        if moved.size == 0:
+            return previous.sums
+        return previous.sums + _moved_member_sums(
+            self._rows, moved, previous.labels[moved], labels[moved], n_clusters
+        )
 
 
-def statistics_in_memory(profiles: np.ndarray) -> Pass:
-    """A pass over a numpy array of complete profiles, in row batches."""
-    return partial(batched_statistics, profiles)
+def statistics_in_memory(profiles: np.ndarray) -> StatisticsInMemory:
+    """A pass over a numpy array of complete profiles (:class:`StatisticsInMemory`)."""
+    return StatisticsInMemory(profiles)
 
 
 class StatisticsOverBlocks:
@@ -239,30 +523,33 @@ class StatisticsOverBlocks:
         self._blocks = profiles.to_delayed()[..., 0]  # the grid of blocks
         self._last_labels: tuple[np.ndarray, np.ndarray] | None = None
 
-    def __call__(self, centre_sets: Sequence[np.ndarray]) -> list[Statistics]:
-        """Statistics of each centre set over all the blocks."""
+    def __call__(
+        self, centre_sets: Mapping[Hashable, np.ndarray]
+    ) -> dict[Hashable, Statistics]:
+        """Statistics of each problem's centres over all the blocks."""
         import dask
 
-        centre_sets = [np.asarray(centres) for centres in centre_sets]
-        if len(centre_sets) > 1:
+        keys = list(centre_sets)
+        centres = [np.asarray(centre_sets[key], dtype="float64") for key in keys]
+        if len(centres) > 1:
             parts = [
-                dask.delayed(batched_statistics)(block, centre_sets)
+                dask.delayed(block_statistics)(block, centres)
                 for block in self._blocks.ravel()
             ]
             (statistics,) = dask.compute(dask.delayed(_summed)(parts))
-            return statistics
+            return dict(zip(keys, statistics, strict=True))
 
-        centres = centre_sets[0]
         parts = dask.compute(
             *[
-                dask.delayed(_statistics_and_labels)(block, centres)
+                dask.delayed(_statistics_and_labels)(block, centres[0])
                 for block in self._blocks.ravel()
             ]
         )
         grid = np.empty(self._blocks.shape, dtype=object)
         grid.ravel()[:] = [labels for _, labels in parts]
-        self._last_labels = (centres, np.block(grid.tolist()))
-        return _summed([statistics for statistics, _ in parts])
+        self._last_labels = (centres[0], np.block(grid.tolist()))
+        (statistics,) = _summed([statistics for statistics, _ in parts])
+        return {keys[0]: statistics}
 
     def labels(self, centres: np.ndarray) -> np.ndarray:
         """Index of the nearest of ``centres`` for every profile, -1 if incomplete.
@@ -279,13 +566,6 @@ class StatisticsOverBlocks:
             drop_axis=self._profiles.ndim - 1,
             dtype="int32",
         ).compute()
-
-
-def _statistics_and_labels(
-    block: np.ndarray, centres: np.ndarray
-) -> tuple[list[Statistics], np.ndarray]:
-    """Lloyd statistics and labels of one block, for one set of centres."""
-    return batched_statistics(block, [centres]), nearest_labels(block, centres)
 
 
 def _moved_centres(
@@ -305,6 +585,9 @@ def _moved_centres(
     return moved
 
 
+_RUNS = itertools.count()
+
+
 def lloyd(
     one_pass: Pass,
     initial_centres: Sequence[np.ndarray],
@@ -320,8 +603,9 @@ def lloyd(
     Parameters
     ----------
     one_pass : callable
-        A pass over the data (:func:`statistics_in_memory`,
-        :class:`StatisticsOverBlocks`).
+        A pass over the data (:class:`StatisticsInMemory`,
+        :class:`StatisticsOverBlocks`), given each active problem's centres
+        under a key unique to this run and problem.
     initial_centres : sequence of numpy.ndarray
         Starting centres ``(k, depth)`` of each problem.
     sample : numpy.ndarray
@@ -344,16 +628,16 @@ def lloyd(
     previous = [np.inf] * len(centres)
     results: list[LloydResult | None] = [None] * len(centres)
     active = list(range(len(centres)))
+    run = next(_RUNS)  # keys a pass may remember assignments by, this run only
 
     for iteration in range(1, max_iter + 1):
-        statistics = one_pass([centres[problem] for problem in active])
+        statistics = one_pass({(run, problem): centres[problem] for problem in active})
         if on_pass is not None:
             on_pass()
 
         still_active = []
-        for problem, (sums, counts, squared_sum) in zip(
-            active, statistics, strict=True
-        ):
+        for problem in active:
+            sums, counts, squared_sum = statistics[run, problem]
             inertia = squared_sum / counts.sum()
             change = abs(previous[problem] - inertia)
             settled = counts.all() and (change < tol or change < relative_tol * inertia)

@@ -100,8 +100,15 @@ class ProfileModel:
 
     # ------------------------------------------------- what subclasses provide
 
-    def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
-        """Learn centres ``(cluster, depth)`` from profiles ``(profile, depth)``."""
+    def _fit_centres(
+        self, profiles: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Learn centres ``(cluster, depth)`` from profiles ``(profile, depth)``.
+
+        Returns the centres and, when the fit found them on the way, the index
+        of each profile's nearest centre (its fit quality then recorded too);
+        else None, and they are computed with :meth:`_nearest`.
+        """
         raise NotImplementedError
 
     def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -222,12 +229,20 @@ class ProfileModel:
         # The complete profiles in canonical order: one copy serves the fit and
         # the labelling, whose results are put back on the grid's rows.
         training_rows = canonical_rows[valid[canonical_rows]]
-        training = matrix[training_rows]
-        centres = _ordered_centres(self._fit_centres(training))
+        in_place = training_rows.size == matrix.shape[0] and np.array_equal(
+            training_rows, np.arange(matrix.shape[0])
+        )
+        training = matrix if in_place else matrix[training_rows]
+        centres, nearest = self._fit_centres(training)
+        order = _centre_order(centres)
+        centres = centres[order]
 
         labels = np.full(matrix.shape[0], MISSING_LABEL, dtype="int32")
-        labels[training_rows], distances = self._nearest(training, centres)
-        self._record_fit_quality(distances)
+        if nearest is None:
+            labels[training_rows], distances = self._nearest(training, centres)
+            self._record_fit_quality(distances)
+        else:
+            labels[training_rows] = np.argsort(order)[nearest]
         self._record_members(training, labels[training_rows])
         return centres, labels
 
@@ -531,11 +546,6 @@ def _centre_order(centres: np.ndarray) -> np.ndarray:
     """Order of the centres: slowest first by mean velocity, ties from the top."""
     keys = [centres[:, column] for column in reversed(range(centres.shape[1]))]
     return np.lexsort([*keys, centres.mean(axis=1)])
-
-
-def _ordered_centres(centres: np.ndarray) -> np.ndarray:
-    """Centres sorted by :func:`_centre_order`."""
-    return centres[_centre_order(centres)]
 
 
 def _variable_description(da: xr.DataArray) -> dict[str, str]:

@@ -196,7 +196,7 @@ def plot_profiles(
     >>> labels = vs.vcluster.kmeans(3, zrange=(0, 60), dz=5.0)
     >>> figure = vs.vcluster.plot_profiles(labels)
     >>> [axes.get_title() for axes in figure.axes[:3]]
-    ['cluster 0: 1,543 profiles', 'cluster 1: 3,168 profiles', 'cluster 2: 1,066 profiles']
+    ['cluster 0: 1,555 profiles', 'cluster 1: 3,156 profiles', 'cluster 2: 1,066 profiles']
     """  # noqa: E501
     plt = require("matplotlib.pyplot", "plot_profiles")
     from matplotlib.collections import LineCollection

@@ -402,7 +402,8 @@ def prepare_profiles(
     if check_values or (check_values is None and da.chunks is None):
         used = {axes.depth: slice(int(lower.min()), int(upper.max()) + 1)}
         report_impossible(da.isel(used), impossible.isel(used))
-    da = da.where(~impossible)
+    if da.chunks is not None or impossible.values.any():  # no copy when all is well
+        da = da.where(~impossible)
     if spec.nan == "fill":
         da = _fill_interior_gaps(da, axes.depth, source_sorted)
 

@@ -235,7 +235,7 @@ class SOM(ProfileModel):
 
     # ------------------------------------------------------------- the fit
 
-    def _fit_centres(self, profiles: np.ndarray) -> np.ndarray:
+    def _fit_centres(self, profiles: np.ndarray) -> tuple[np.ndarray, None]:
         profiles = profiles.astype("float64", copy=False)
         self.grid_ = self.grid or (auto_grid_side(profiles.shape[0]),) * 2
         som = self._trained_map(profiles)
@@ -248,7 +248,7 @@ class SOM(ProfileModel):
         self._umatrix = som.distance_map(scaling="mean")
         self.topographic_error_ = self._topographic_error(som, profiles)
         self.n_clusters_ = int(populated.size)
-        return nodes[populated]
+        return nodes[populated], None
 
     def _populated_nodes(self, profiles: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """Flat index of the nodes that win a profile, in the numbering order."""

@@ -158,28 +158,22 @@ def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
         If most of the values are impossible for the units the array declares:
         the units are then wrong, not the values.
     """
-    import dask
-
-    # One read of the values serves both; on dask only the impossible values
-    # and a count come back, so memory stays bounded by the chunks.
-    found, finite_count = dask.compute(
-        da.data[impossible.data], np.isfinite(da.data).sum()
-    )
-    finite_count = int(finite_count)
+    distinct, counts, finite_count = _tally_impossible(da, impossible)
     declared = _declared_missing(da)
     if declared:
-        found = found[~np.isin(found, declared)]
-    if found.size == 0:
+        expected = np.isin(distinct, declared)
+        distinct, counts = distinct[~expected], counts[~expected]
+    found_count = int(counts.sum())
+    if found_count == 0:
         return
 
-    distinct, counts = np.unique(found, return_counts=True)
     units = da.attrs.get("units")
     possible = _possible_range(da)
-    if possible is not None and found.size > _MOSTLY * finite_count:
+    if possible is not None and found_count > _MOSTLY * finite_count:
         raise InputError(
-            f"{found.size} of the {finite_count} values of {da.name!r} lie outside "
+            f"{found_count} of the {finite_count} values of {da.name!r} lie outside "
             f"{possible[0]:g} to {possible[1]:g}, the possible range for units "
-            f"{units!r} (they span {np.nanmin(found):g} to {np.nanmax(found):g}); "
+            f"{units!r} (they span {distinct.min():g} to {distinct.max():g}); "
             "set the right units, e.g. da.attrs['units'] = 'm/s'."
         )
 
@@ -191,9 +185,50 @@ def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
         else "conventional fill values (the data declare no units)"
     )
     warn(
-        f"{found.size} values of {da.name!r} are {rule}: {listed}; they are "
+        f"{found_count} values of {da.name!r} are {rule}: {listed}; they are "
         "treated as missing (their profiles are left out, or gaps filled with "
         "nan='fill'). Mask them yourself with da.where(da != value) or declare "
         "them with attrs['missing_value'] to silence this.",
         ImpossibleValueWarning,
     )
+
+
+def _tally_impossible(
+    da: xr.DataArray, impossible: xr.DataArray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Distinct impossible values, how often each occurs, and the finite count.
+
+    One read of the values serves all three. On dask each chunk is tallied
+    where it is read, so memory stays bounded by the chunks.
+    """
+    if da.chunks is None:
+        parts = [_tally_block(da.values, impossible.values)]
+    else:
+        import dask
+
+        blocks = zip(
+            da.data.to_delayed().ravel(),
+            impossible.data.to_delayed().ravel(),
+            strict=True,
+        )
+        parts = dask.compute(
+            *[dask.delayed(_tally_block)(values, mask) for values, mask in blocks]
+        )
+
+    distinct, position = np.unique(
+        np.concatenate([part[0] for part in parts]), return_inverse=True
+    )
+    counts = np.bincount(
+        position,
+        weights=np.concatenate([part[1] for part in parts]),
+        minlength=distinct.size,
+    ).astype("int64")
+    return distinct, counts, sum(part[2] for part in parts)
+
+
+def _tally_block(
+    values: np.ndarray, impossible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_tally_impossible` of one block."""
+    distinct, counts = np.unique(values[impossible], return_counts=True)
+    return distinct, counts, int(np.isfinite(values).sum())
