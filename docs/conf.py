@@ -90,10 +90,6 @@ numpydoc_validation_exclude = {
     # set_options takes its options as keywords (**options) and documents each
     # one by name.
     r"^xvcluster\.set_options$",
-    # In model.py, which is being reworked elsewhere: fit_predict and
-    # get_params have one-line docstrings without Parameters/Returns sections.
-    r"\.fit_predict$",
-    r"\.get_params$",
 }
 
 # -- MyST and notebooks -------------------------------------------------------

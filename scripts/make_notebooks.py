@@ -76,7 +76,7 @@ QUICKSTART = [
         import xvcluster  # importing it adds the .vcluster accessor to DataArrays
 
         # Load bokeh into the page, for the interactive maps further down.
-        hv.extension("bokeh")
+        hv.extension("bokeh", logo=False)
         """
     ),
     md(
@@ -333,7 +333,7 @@ KMEANS_VS_SOM = [
 
         import xvcluster
 
-        hv.extension("bokeh")
+        hv.extension("bokeh", logo=False)
         """
     ),
     md(
@@ -600,7 +600,7 @@ LARGE_MODEL = [
 
         # Long steps (the fit) draw progress bars in Jupyter, as widgets when
         # ipywidgets is installed; xvcluster.set_options(progress=False) hides them.
-        hv.extension("bokeh")
+        hv.extension("bokeh", logo=False)
         """
     ),
     md(

@@ -223,7 +223,13 @@ class KMeans(ProfileModel):
         self.sensitivity = float(sensitivity)
 
     def get_params(self) -> dict[str, Any]:
-        """Return the model's parameters as plain JSON-compatible values."""
+        """Return the model's parameters as plain JSON-compatible values.
+
+        Returns
+        -------
+        dict
+            Each constructor argument by name; saved with every result.
+        """
         return {
             "n_clusters": self.n_clusters,
             "krange": self.krange,

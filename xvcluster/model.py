@@ -73,7 +73,13 @@ class ProfileModel:
     # ------------------------------------------------------------------ params
 
     def get_params(self) -> dict[str, Any]:
-        """Return the model's parameters as plain JSON-compatible values."""
+        """Return the model's parameters as plain JSON-compatible values.
+
+        Returns
+        -------
+        dict
+            Each constructor argument by name; saved with every result.
+        """
         return {
             "zrange": list(self.spec.zrange) if self.spec.zrange is not None else None,
             "dz": self.spec.dz,
@@ -273,7 +279,21 @@ class ProfileModel:
         lon: str | None = None,
         depth: str | None = None,
     ) -> xr.DataArray:
-        """Fit on ``da`` and return its labels (``labels_``)."""
+        """Fit on ``da`` and return its labels (``labels_``).
+
+        Parameters
+        ----------
+        da : xarray.DataArray
+            The velocity model, numpy- or dask-backed, dims in any order.
+        lat, lon, depth : str, optional
+            Names of the axes, when they cannot be found from attributes or names.
+
+        Returns
+        -------
+        xarray.DataArray
+            The cluster number of every profile on the horizontal dims and
+            coordinates of ``da``, -1 where a profile was left out.
+        """
         return self.fit(da, lat=lat, lon=lon, depth=depth).labels_
 
     def _check_enough_profiles(self, profiles: xr.DataArray, valid_count: int) -> None:

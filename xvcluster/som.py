@@ -224,7 +224,13 @@ class SOM(ProfileModel):
         )
 
     def get_params(self) -> dict[str, Any]:
-        """Return the model's parameters as plain JSON-compatible values."""
+        """Return the model's parameters as plain JSON-compatible values.
+
+        Returns
+        -------
+        dict
+            Each constructor argument by name; saved with every result.
+        """
         return {
             "grid": None if self.grid is None else list(self.grid),
             "iterations": self.iterations,
