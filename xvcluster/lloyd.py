@@ -296,13 +296,18 @@ def _moved_member_sums(
     new: np.ndarray,
     n_clusters: int,
 ) -> np.ndarray:
-    """How the member sums change when ``rows[moved]`` go from ``old`` to ``new``."""
+    """How the member sums change when ``rows[moved]`` go from ``old`` to ``new``.
+
+    Few rows move once the iterations settle, so a dense +1/-1 matrix
+    ``(cluster, moved row)`` and one product cost less than building a sparse one.
+    """
     change = np.zeros((n_clusters, rows.shape[1]))
+    clusters = np.arange(n_clusters)[:, None]
     for start in range(0, moved.size, BATCH_ROWS):
         batch = slice(start, start + BATCH_ROWS)
-        wide = rows[moved[batch]].astype("float64")
-        change += _membership(new[batch], n_clusters).T @ wide
-        change -= _membership(old[batch], n_clusters).T @ wide
+        arriving = (new[batch] == clusters).astype("float64")
+        leaving = (old[batch] == clusters).astype("float64")
+        change += (arriving - leaving) @ rows[moved[batch]].astype("float64")
     return change
 
 
