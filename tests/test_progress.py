@@ -63,3 +63,11 @@ def test_dask_computations_report_progress_when_enabled(monkeypatch):
     with xvcluster.set_options(progress=True), computing_with_progress("summing"):
         assert array.sum().compute() == 100
     assert "summing" in stream.getvalue()
+
+
+def test_a_disabled_bar_imports_no_tqdm(monkeypatch):
+    for module in [name for name in sys.modules if name.split(".")[0] == "tqdm"]:
+        monkeypatch.delitem(sys.modules, module)
+    with xvcluster.set_options(progress=False), progress_bar(4, "steps") as bar:
+        bar.update(4)
+    assert "tqdm" not in sys.modules

@@ -95,26 +95,33 @@ def _stderr_is_terminal() -> bool:
 
 
 def progress_bar(total: int, description: str, unit: str = "it") -> Any:
-    """Return a tqdm bar of ``total`` steps, disabled when progress is off.
+    """Return a tqdm bar of ``total`` steps, or a silent stand-in when progress is off.
 
     Use it as a context manager and call ``.update(n)`` as the work advances.
-    A disabled bar is plain tqdm: ``tqdm.auto`` is imported only to draw, since
-    importing it in a Jupyter kernel without ipywidgets warns.
+    With progress off nothing is imported (tqdm takes a while to import, and
+    ``tqdm.auto`` warns in a Jupyter kernel without ipywidgets).
     """
-    enabled = progress_enabled()
-    if enabled:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
+    if not progress_enabled():
+        return _SilentBar()
+
+    from tqdm.auto import tqdm
 
     return tqdm(
-        total=total,
-        desc=description,
-        unit=unit,
-        disable=not enabled,
-        leave=False,
-        dynamic_ncols=True,
+        total=total, desc=description, unit=unit, leave=False, dynamic_ncols=True
     )
+
+
+class _SilentBar:
+    """The part of a tqdm bar that xvcluster uses, doing nothing."""
+
+    def __enter__(self) -> _SilentBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        """Advance by ``n`` steps: nothing to draw."""
 
 
 @contextlib.contextmanager
