@@ -275,3 +275,16 @@ def test_in_memory_passes_update_sums_as_a_fresh_pass_computes_them(pnw):
         np.testing.assert_allclose(sums, fresh_sums, rtol=1e-12)
         assert squared == pytest.approx(fresh_squared, rel=1e-9)
         centres = sums / counts[:, None]
+
+
+def test_nearest_and_gap_match_argmin_and_partition():
+    rng = np.random.default_rng(3)
+    distances = rng.normal(size=(7, 500))
+    distances[2, :10] = distances[4, :10] = -10.0  # ties go to the first
+
+    nearest, gap = lloyd._nearest_and_gap(distances)
+
+    np.testing.assert_array_equal(nearest, distances.argmin(axis=0))
+    two_smallest = np.partition(distances, 1, axis=0)
+    np.testing.assert_allclose(gap, two_smallest[1] - two_smallest[0])
+    assert np.isinf(lloyd._nearest_and_gap(distances[:1])[1]).all()
