@@ -39,7 +39,7 @@ profiles of 50 float32 depths."""
 STARTS_ON_SAMPLE = 2
 """Starts of the seeded initialisation of the euclidean engines by default."""
 
-KNEE_RELATIVE_TOL = 1e-4
+KNEE_RELATIVE_TOL = 1e-3
 """Relative change of inertia at which the knee search's curve stops iterating;
 the k at the knee is then iterated on to ``tol``."""
 

@@ -69,8 +69,13 @@ SAMPLE_SIZE = 16_384
 START_SAMPLE_SIZE = 512
 """Profiles of the sample on which each start of the initialisation is tried."""
 
+START_RELATIVE_TOL = 1e-3
+"""Relative change of inertia at which a start's iterations on the subsample
+stop: enough to rank the starts."""
+
 SAMPLE_RELATIVE_TOL = 1e-4
-"""Relative change of inertia at which iterations on a sample stop."""
+"""Relative change of inertia at which the best start's iterations on the
+sample stop."""
 
 BATCH_ROWS = 16_384
 """Profiles per batch: bounds the working copies of a pass."""
@@ -726,9 +731,10 @@ def seeded_centres(
     tree does not depend on luck: it keeps two nearby provinces apart where
     k-means++ often seeds them as one.
 
-    On the samples, iterations stop at a relative change of inertia of
-    :data:`SAMPLE_RELATIVE_TOL` (or ``tol``): the aim is to rank the starts
-    and come close, the exact answer is found on all the profiles.
+    On the subsample, iterations stop at a relative change of inertia of
+    :data:`START_RELATIVE_TOL`, on the sample at :data:`SAMPLE_RELATIVE_TOL`
+    (or ``tol``): the aim is to rank the starts and come close, the exact
+    answer is found on all the profiles.
 
     Returns
     -------
@@ -744,13 +750,14 @@ def seeded_centres(
         + [kmeans_plusplus(subsample, k, rng) for _ in range(n_init - 1)]
         for k in ks
     ]
-    options = {"max_iter": max_iter, "tol": tol, "relative_tol": SAMPLE_RELATIVE_TOL}
+    options = {"max_iter": max_iter, "tol": tol}
 
     tried = lloyd(
         statistics_in_memory(subsample),
         [start for per_k in starts for start in per_k],
         subsample,
         **options,
+        relative_tol=START_RELATIVE_TOL,
     )
     best = [
         min(tried[first : first + n_init], key=lambda result: result.inertia).centres
@@ -758,7 +765,13 @@ def seeded_centres(
     ]
     if not refine or subsample.shape[0] == sample.shape[0]:
         return best
-    refined = lloyd(statistics_in_memory(sample), best, sample, **options)
+    refined = lloyd(
+        statistics_in_memory(sample),
+        best,
+        sample,
+        **options,
+        relative_tol=SAMPLE_RELATIVE_TOL,
+    )
     return [result.centres for result in refined]
 
 
