@@ -403,9 +403,7 @@ class KMeans(ProfileModel):
         return nearest, np.sqrt(np.einsum("ij,ij->i", difference, difference))
 
     def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        if self.metric == "euclidean":
-            return lloyd.euclidean_distances(profiles, centres)
-
+        # Only dtw and softdtw get here: euclidean labels come from _nearest.
         profiles = profiles.astype("float64", copy=False)
         with _without_h5py_notice():
             from tslearn.metrics import cdist_dtw, cdist_soft_dtw

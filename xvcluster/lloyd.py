@@ -53,7 +53,6 @@ __all__ = [
     "StatisticsInMemory",
     "StatisticsOverBlocks",
     "block_statistics",
-    "euclidean_distances",
     "kmeans_plusplus",
     "lloyd",
     "nearest_centres",
@@ -119,29 +118,6 @@ def _squared_distances(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
     centre_norms = np.einsum("ij,ij->i", centres, centres)
     squared = row_norms[:, None] - 2.0 * (rows @ centres.T) + centre_norms[None, :]
     return np.maximum(squared, 0.0, out=squared)
-
-
-def euclidean_distances(profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Euclidean distances ``(profile, centre)``, in float64 batches.
-
-    Parameters
-    ----------
-    profiles : numpy.ndarray
-        Complete profiles ``(profile, depth)``, any float dtype.
-    centres : numpy.ndarray
-        Centres ``(cluster, depth)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 distances.
-    """
-    centres = np.asarray(centres, dtype="float64")
-    distances = np.empty((profiles.shape[0], centres.shape[0]), dtype="float64")
-    for start in range(0, profiles.shape[0], BATCH_ROWS):
-        batch = profiles[start : start + BATCH_ROWS].astype("float64")
-        distances[start : start + batch.shape[0]] = _squared_distances(batch, centres)
-    return np.sqrt(distances, out=distances)
 
 
 def _row_norms(rows: np.ndarray) -> np.ndarray:
