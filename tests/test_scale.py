@@ -46,7 +46,7 @@ def test_lloyd_same_partition_as_tslearn_from_the_same_initial_centres(pnw):
         n_clusters=5, metric="euclidean", init=start[:, :, np.newaxis]
     ).fit(series[:, :, np.newaxis])
     (ours,) = lloyd.lloyd(
-        lloyd.statistics_in_memory(series), [start], series, max_iter=50, tol=1e-6
+        lloyd.StatisticsInMemory(series), [start], series, max_iter=50, tol=1e-6
     )
     labels = lloyd.nearest_labels(series, ours.centres)
 

@@ -393,6 +393,11 @@ class KMeans(ProfileModel):
         self.n_clusters_ = int(estimator.n_clusters)
         return estimator.cluster_centers_[:, :, 0]
 
+    def _nearest_labels(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        if self.metric != "euclidean":
+            return super()._nearest_labels(profiles, centres)
+        return lloyd.nearest_centres(profiles, centres)
+
     def _nearest(
         self, profiles: np.ndarray, centres: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:

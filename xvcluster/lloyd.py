@@ -59,7 +59,6 @@ __all__ = [
     "nearest_labels",
     "sample_positions",
     "seeded_centres",
-    "statistics_in_memory",
 ]
 
 SAMPLE_SIZE = 16_384
@@ -255,13 +254,9 @@ def nearest_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
     Profiles with a missing value get -1.
     """
-    centres = np.asarray(centres, dtype="float64")
     labels = np.full(block.shape[:-1], -1, dtype="int32").ravel()
     for where, complete, batch in _complete_batches(block):
-        if batch.shape[0]:
-            (labels[where][complete],) = _screened_nearest(
-                batch, batch.astype("float32", copy=False), _row_norms(batch), [centres]
-            )
+        labels[where][complete] = nearest_centres(batch, centres)
     return labels.reshape(block.shape[:-1])
 
 
@@ -477,7 +472,7 @@ class StatisticsInMemory:
             for start in range(0, self._rows.shape[0], BATCH_ROWS)
         ]
         return [
-            np.concatenate([part[problem] for part in parts]).astype(np.intp)
+            np.concatenate([part[problem] for part in parts])
             for problem in range(len(centres))
         ]
 
@@ -486,7 +481,7 @@ class StatisticsInMemory:
     ) -> np.ndarray:
         """Member sums for ``labels``, updated from the last pass when possible."""
         previous = self._assignments.get(key)
-        if previous is None or previous.sums.shape[0] != n_clusters:
+        if previous is None:
             return _member_sums(self._rows, labels, n_clusters)
 
         moved = np.flatnonzero(labels != previous.labels)
@@ -495,11 +490,6 @@ class StatisticsInMemory:
         return previous.sums + _moved_member_sums(
             self._rows, moved, previous.labels[moved], labels[moved], n_clusters
         )
-
-
-def statistics_in_memory(profiles: np.ndarray) -> StatisticsInMemory:
-    """A pass over a numpy array of complete profiles (:class:`StatisticsInMemory`)."""
-    return StatisticsInMemory(profiles)
 
 
 class StatisticsOverBlocks:
@@ -729,7 +719,7 @@ def seeded_centres(
     options = {"max_iter": max_iter, "tol": tol}
 
     tried = lloyd(
-        statistics_in_memory(subsample),
+        StatisticsInMemory(subsample),
         [start for per_k in starts for start in per_k],
         subsample,
         **options,
@@ -742,7 +732,7 @@ def seeded_centres(
     if not refine or subsample.shape[0] == sample.shape[0]:
         return best
     refined = lloyd(
-        statistics_in_memory(sample),
+        StatisticsInMemory(sample),
         best,
         sample,
         **options,

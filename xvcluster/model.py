@@ -372,8 +372,13 @@ class ProfileModel:
         valid = ~np.isnan(rows).any(axis=1)
         labels = np.full(rows.shape[0], MISSING_LABEL, dtype="int32")
         if valid.any():
-            labels[valid], _ = self._nearest(rows[valid], self.centres_.values)
+            labels[valid] = self._nearest_labels(rows[valid], self.centres_.values)
         return labels.reshape(values.shape[:-1])
+
+    def _nearest_labels(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Index of the nearest centre of each profile, when no distance is needed."""
+        nearest, _ = self._nearest(profiles, centres)
+        return nearest
 
     def _nearest(
         self, profiles: np.ndarray, centres: np.ndarray
