@@ -359,3 +359,19 @@ def test_a_result_read_back_with_xarray_draws_like_the_fitted_one(
     assert [panel.get_title() for panel in panels] == [
         f"cluster {cluster}: {count:,} profiles" for cluster, count in enumerate(counts)
     ]
+
+
+def test_static_map_of_lazy_labels_reads_them_once(pnw):
+    from dask.callbacks import Callback
+
+    model = xvcluster.KMeans(3, zrange=(0, 60), dz=5.0).fit(pnw)
+    lazy = model.predict(pnw.chunk({"latitude": 30}))
+    computes = []
+
+    with Callback(start=lambda dsk: computes.append(len(dsk))):
+        figure = plot_map(lazy, coastlines=False)
+
+    assert len(computes) == 1
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    counts = model.counts_.values
+    assert legend == [f"cluster {c} ({counts[c]:,})" for c in range(3)]

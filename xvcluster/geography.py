@@ -30,8 +30,9 @@ __all__ = [
     "cluster_numbers",
     "coastline",
     "coastline_lines",
-    "integer_labels",
+    "drawable_labels",
     "map_layout",
+    "member_counts",
     "require",
 ]
 
@@ -88,12 +89,15 @@ def cluster_colours(n_clusters: int) -> list[str]:
     return list(palette[:n_clusters])
 
 
-def integer_labels(labels: xr.DataArray) -> xr.DataArray:
-    """Labels as int32, -1 where a profile was left out.
+def drawable_labels(labels: xr.DataArray) -> xr.DataArray:
+    """Labels ready to draw: in memory, int32, -1 where a profile was left out.
 
-    A result read back with :func:`xarray.open_dataset` has float labels: the
-    ``_FillValue`` (-1) is decoded to NaN. They are turned back into integers.
+    Lazy labels (``predict`` on dask) are computed once here, since every
+    picture reads all of them, several times. A result read back with
+    :func:`xarray.open_dataset` has float labels: the ``_FillValue`` (-1) is
+    decoded to NaN. They are turned back into integers.
     """
+    labels = labels.compute()
     if labels.dtype.kind in "iu":
         return labels
     if labels.dtype.kind != "f":
@@ -102,6 +106,12 @@ def integer_labels(labels: xr.DataArray) -> xr.DataArray:
             "labels of a clustering (e.g. vs.vcluster.kmeans(5))."
         )
     return labels.fillna(-1).astype("int32", keep_attrs=True)
+
+
+def member_counts(labels: xr.DataArray | np.ndarray, n_clusters: int) -> np.ndarray:
+    """How many profiles each of the ``n_clusters`` clusters holds (-1 not counted)."""
+    values = np.asarray(labels).ravel()
+    return np.bincount(values[values >= 0], minlength=n_clusters)
 
 
 def cluster_numbers(labels: xr.DataArray) -> np.ndarray:

@@ -32,8 +32,9 @@ from .geography import (
     cluster_colours,
     cluster_numbers,
     coastline,
-    integer_labels,
+    drawable_labels,
     map_layout,
+    member_counts,
     require,
 )
 
@@ -162,7 +163,7 @@ def _legend(labels: xr.DataArray, layout: MapLayout, clusters, colours) -> Any:
     lat = labels[layout.latitude].broadcast_like(labels).transpose(*labels.dims)
     lon = labels[layout.longitude].broadcast_like(labels).transpose(*labels.dims)
     lat, lon = lat.values.ravel(), lon.values.ravel()
-    counts = np.bincount(values[values >= 0], minlength=clusters.size)
+    counts = member_counts(labels, clusters.size)
 
     entries = []
     for cluster in clusters:
@@ -257,7 +258,7 @@ def interactive_map(
 
     if "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
-    labels = integer_labels(labels)
+    labels = drawable_labels(labels)
     labels, layout = _with_longitudes_from_180(
         labels, map_layout(labels, lat=lat, lon=lon)
     )

@@ -23,12 +23,13 @@ from .geography import (
     cluster_colours,
     cluster_numbers,
     coastline_lines,
+    drawable_labels,
     fitted_params,
-    integer_labels,
     map_layout,
+    member_counts,
     require,
 )
-from .model import MISSING_LABEL, ProfileModel, member_means
+from .model import ProfileModel, member_means
 from .profiles import ProfileSpec, prepare_profiles
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def _as_clustering(clusters: Any) -> _Clustering:
                 "This Dataset has no 'labels' and 'centres'; give labels, a fitted "
                 "model or its result() Dataset."
             )
-        labels = integer_labels(clusters["labels"])
+        labels = drawable_labels(clusters["labels"])
         return _Clustering(
             labels=labels,
             params=fitted_params(clusters),
@@ -79,7 +80,7 @@ def _as_clustering(clusters: Any) -> _Clustering:
         )
     if isinstance(clusters, xr.DataArray):
         return _Clustering(
-            labels=integer_labels(clusters),
+            labels=drawable_labels(clusters),
             params=fitted_params(clusters),
             method=str(clusters.attrs.get("method", "")),
         )
@@ -219,9 +220,7 @@ def plot_profiles(
         else member_means(profile_values, label_values, clusters_drawn.size)
     )
     depths = stacked["depth"].values
-    counts = np.bincount(
-        label_values[label_values != MISSING_LABEL], minlength=clusters_drawn.size
-    )
+    counts = member_counts(label_values, clusters_drawn.size)
 
     # One panel per cluster, sharing axes; depth increases downward.
     rows, columns = _panel_grid(clusters_drawn.size)
@@ -454,7 +453,7 @@ def plot_map(
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
-    labels = integer_labels(labels)
+    labels = drawable_labels(labels)
     layout = map_layout(labels, lat=lat, lon=lon)
     clusters = cluster_numbers(labels)
     colours = cluster_colours(clusters.size)
@@ -494,10 +493,7 @@ def plot_map(
         axes.set_xlabel(_axis_label(labels[layout.longitude].attrs, "longitude"))
         axes.set_ylabel(_axis_label(labels[layout.latitude].attrs, "latitude"))
 
-    counts = np.bincount(
-        np.asarray(labels.values).ravel()[np.asarray(labels.values).ravel() >= 0],
-        minlength=clusters.size,
-    )
+    counts = member_counts(labels, clusters.size)
     handles = [
         Patch(color=colours[cluster], label=f"cluster {cluster} ({counts[cluster]:,})")
         for cluster in clusters
