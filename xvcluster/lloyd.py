@@ -59,6 +59,7 @@ __all__ = [
     "nearest_labels",
     "sample_positions",
     "seeded_centres",
+    "squared_distances",
 ]
 
 SAMPLE_SIZE = 16_384
@@ -111,8 +112,21 @@ class LloydResult:
     n_iter: int
 
 
-def _squared_distances(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared euclidean distances ``(row, centre)`` by one float64 product."""
+def squared_distances(rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared euclidean distances ``(row, centre)`` by one float64 product.
+
+    Parameters
+    ----------
+    rows : numpy.ndarray
+        Profiles ``(profile, depth)``, float64.
+    centres : numpy.ndarray
+        Centres ``(cluster, depth)``, float64.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(profile, cluster)``, never negative.
+    """
     row_norms = np.einsum("ij,ij->i", rows, rows)
     centre_norms = np.einsum("ij,ij->i", centres, centres)
     squared = row_norms[:, None] - 2.0 * (rows @ centres.T) + centre_norms[None, :]
@@ -570,7 +584,7 @@ def _moved_centres(
     empty = np.flatnonzero(~filled)
     if empty.size:
         farthest_first = np.argsort(
-            -_squared_distances(sample, moved[filled]).min(axis=1), kind="stable"
+            -squared_distances(sample, moved[filled]).min(axis=1), kind="stable"
         )
         moved[empty] = sample[farthest_first[: empty.size]]
     return moved

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import InputError, SOMNeighbourhoodWarning, warn
+from .lloyd import squared_distances
 from .model import ProfileModel, _centre_order, member_means
 from .profiles import DEPTH_ATTRS
 from .progress import progress_bar
@@ -314,12 +315,7 @@ class SOM(ProfileModel):
     def _distances(self, profiles: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """Euclidean distances, from dot products so that BLAS does the work."""
         profiles = profiles.astype("float64", copy=False)
-        squared = (
-            np.einsum("ij,ij->i", profiles, profiles)[:, np.newaxis]
-            - 2.0 * profiles @ centres.T
-            + np.einsum("ij,ij->i", centres, centres)[np.newaxis, :]
-        )
-        return np.sqrt(np.maximum(squared, 0.0))
+        return np.sqrt(squared_distances(profiles, centres))
 
     def _nearest(
         self, profiles: np.ndarray, centres: np.ndarray
