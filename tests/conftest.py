@@ -28,6 +28,7 @@ one with the HYPOTHESIS_PROFILE environment variable.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -318,3 +319,14 @@ class _RaiseOnCompute:
 def raise_on_compute() -> _RaiseOnCompute:
     """``with raise_on_compute: ...`` fails with AssertionError on any dask compute."""
     return _RaiseOnCompute()
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any attempt to open a network connection fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -1,6 +1,5 @@
 """Matplotlib figures: profile panels, the knee curve, the static map."""
 
-import socket
 import sys
 
 import matplotlib
@@ -24,17 +23,6 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Any attempt to open a network connection fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def visible_panels(figure):
