@@ -84,6 +84,7 @@ class Task:
     dz: float | None = None
     chunks: dict | None = None
     scored: bool = False  # the file holds the planted ``province``
+    profiles: int | None = None  # how many, for the growth table
     tools: tuple[str, ...] = TOOLS
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -383,6 +384,7 @@ def workload_tasks(number: int, cache: Path, quick: bool) -> list[Task]:
                     scored=True,
                     tools=(*TOOLS, *ENGINE_TOOLS),
                     skipped=slow,
+                    profiles=side * side,
                 )
             )
         return tasks
@@ -505,9 +507,18 @@ def run_workload(
 
 
 def print_growth(tables: list[tuple[Task, dict[str, dict]]]) -> None:
-    """Each tool's wall time at every size, and the factor of each 4x step."""
-    sizes = [task.title.split(" profiles")[0].split(", ")[-1] for task, _ in tables]
-    header = f"{'tool':<14}" + "".join(f"{size:>12}" for size in sizes) + "  steps"
+    """Each tool's wall time at every size, the factor of each 4x step, and a line.
+
+    The line ``time = fixed + per profile x N`` is fitted by least squares over
+    the sizes; its worst relative error says how straight the growth is. Fixed
+    costs (opening the file, seeding) make a 4x step take less than 4x.
+    """
+    sizes = np.array([task.profiles for task, _ in tables], dtype=float)
+    header = (
+        f"{'tool':<14}"
+        + "".join(f"{int(size):>12,}" for size in sizes)
+        + f"  {'steps':<12}{'fixed s':>8}{'us/profile':>11}{'worst fit':>10}"
+    )
     print("\nHow time grows with N (wall s; target: each 4x step 4x to 5x)")
     print(f"{header}\n{'-' * len(header)}")
     for tool in (*TOOLS, *ENGINE_TOOLS):
@@ -517,12 +528,19 @@ def print_growth(tables: list[tuple[Task, dict[str, dict]]]) -> None:
         cells = "".join(
             f"{value:>12.2f}" if value is not None else f"{'':>12}" for value in seconds
         )
-        steps = [
+        steps = " ".join(
             f"{later / earlier:.1f}x"
             for earlier, later in itertools.pairwise(seconds)
             if earlier is not None and later is not None
-        ]
-        print(f"{tool:<14}{cells}  {' '.join(steps)}")
+        )
+        measured = np.array([value is not None for value in seconds])
+        times = np.array([value for value in seconds if value is not None])
+        per_profile, fixed = np.polyfit(sizes[measured], times, 1)
+        worst = np.max(np.abs(fixed + per_profile * sizes[measured] - times) / times)
+        print(
+            f"{tool:<14}{cells}  {steps:<12}{fixed:>8.2f}{per_profile * 1e6:>11.2f}"
+            f"{worst:>10.1%}"
+        )
 
 
 def run_thread_test(cache: Path, workdir: Path) -> None:

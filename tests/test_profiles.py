@@ -8,7 +8,13 @@ import xarray as xr
 
 import xvcluster
 from xvcluster import DepthWindowWarning, InputError, XVClusterError, find_axes
-from xvcluster.profiles import DEPTH_ATTRS, ProfileSpec, prepare_profiles
+from xvcluster.profiles import (
+    DEPTH_ATTRS,
+    ProfileSpec,
+    complete_profiles,
+    prepare_profiles,
+    profile_rows,
+)
 
 
 def node_values(profiles: xr.DataArray, **where) -> np.ndarray:
@@ -702,3 +708,49 @@ def test_pnw_profiles_are_finite_and_in_range(pnw_vs):
     window = pnw_vs.sel(depth=slice(0, 60))
     assert float(profiles.min()) >= float(window.min())
     assert float(profiles.max()) <= float(window.max())
+
+
+# ------------------------------------------------------------ memory layout
+
+
+@pytest.mark.parametrize("depth_first", [True, False])
+def test_profile_rows_is_a_view_of_profiles_stored_either_way(depth_first):
+    values = np.arange(4 * 3 * 5, dtype="float32").reshape(4, 3, 5)  # lat, lon, depth
+    stored = np.ascontiguousarray(np.moveaxis(values, -1, 0)) if depth_first else values
+    profiles = np.moveaxis(stored, 0, -1) if depth_first else stored
+
+    rows = profile_rows(profiles)
+
+    assert np.shares_memory(rows, stored)
+    np.testing.assert_array_equal(rows, values.reshape(12, 5))
+
+
+def test_profile_rows_copies_other_layouts():
+    values = np.arange(4 * 3 * 5, dtype="float64").reshape(4, 3, 5)
+    strided = values[:, ::-1]
+    np.testing.assert_array_equal(profile_rows(strided), strided.reshape(-1, 5))
+
+
+def test_complete_profiles_marks_any_missing_value():
+    values = np.ones((3, 4, 6))
+    values[0, 1, 5] = values[2, 3, 0] = np.nan
+    expected = np.ones((3, 4), dtype=bool)
+    expected[0, 1] = expected[2, 3] = False
+    np.testing.assert_array_equal(complete_profiles(values), expected)
+    np.testing.assert_array_equal(
+        complete_profiles(np.moveaxis(np.moveaxis(values, -1, 0).copy(), 0, -1)),
+        expected,
+    )
+
+
+def test_resampling_gives_the_same_profiles_whatever_the_layout(make_model):
+    depth_first = make_model(3, dims=("depth", "lat", "lon"), missing=4, seed=1)
+    depth_last = depth_first.transpose("lat", "lon", "depth").copy()
+    spec = ProfileSpec(zrange=(0, 60), dz=3.0)
+
+    profiles = [
+        prepare_profiles(da, find_axes(da), spec) for da in (depth_first, depth_last)
+    ]
+
+    xr.testing.assert_identical(profiles[0], profiles[1])
+    assert not np.isnan(profiles[0].isel(lat=0, lon=0)).any()

@@ -288,3 +288,81 @@ def test_nearest_and_gap_match_argmin_and_partition():
     two_smallest = np.partition(distances, 1, axis=0)
     np.testing.assert_allclose(gap, two_smallest[1] - two_smallest[0])
     assert np.isinf(lloyd._nearest_and_gap(distances[:1])[1]).all()
+
+
+# -------------------------------------- how often a dask model is read
+
+
+class _CountingSource:
+    """An array that counts the reads dask makes of it (one per chunk read)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.shape, self.dtype, self.ndim = values.shape, values.dtype, values.ndim
+        self.reads = 0
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return self.values[key]
+
+
+def _counted_model(da: xr.DataArray, lat_chunk: int):
+    """``da`` backed by a dask array over a read-counting source."""
+    import dask.array
+
+    source = _CountingSource(da.values)
+    chunks = tuple(lat_chunk if dim == "lat" else -1 for dim in da.dims)
+    lazy = da.copy(data=dask.array.from_array(source, chunks=chunks))
+    source.reads = 0  # from_array peeks at an empty slice for the dtype
+    return lazy, source
+
+
+def test_memory_fit_reads_a_clean_dask_model_once(make_model):
+    da = make_model(3, nlat=12, nlon=10, seed=6)
+    lazy, source = _counted_model(da, lat_chunk=4)
+
+    model = KMeans(3, engine="memory").fit(lazy)
+
+    assert source.reads == 3  # each chunk once: the value check shares the load
+    xr.testing.assert_identical(
+        _without_params(model.labels_), _without_params(KMeans(3).fit(da).labels_)
+    )
+
+
+def test_blockwise_fit_checks_values_in_its_first_read(make_model, monkeypatch):
+    da = make_model(3, nlat=12, nlon=10, seed=6)
+    lazy, source = _counted_model(da, lat_chunk=4)
+    passes = []
+    original = lloyd.StatisticsOverBlocks.__call__
+
+    def counted_pass(self, centre_sets):
+        passes.append(len(centre_sets))
+        return original(self, centre_sets)
+
+    monkeypatch.setattr(lloyd.StatisticsOverBlocks, "__call__", counted_pass)
+    model = KMeans(3, engine="blockwise").fit(lazy)
+
+    # One read checks the values and finds the complete profiles, one draws
+    # the seeding sample, then one per Lloyd pass.
+    assert source.reads == 3 * (2 + len(passes))
+    xr.testing.assert_identical(
+        _without_params(model.labels_), _without_params(KMeans(3).fit(da).labels_)
+    )
+
+
+@pytest.mark.parametrize("engine", ["memory", "blockwise"])
+def test_sentinels_in_a_dask_model_are_masked_by_either_engine(make_model, engine):
+    da = make_model(3, nlat=12, nlon=10, seed=6)
+    bad = da.copy(data=da.values)
+    bad[dict(lat=5, lon=2, depth=3)] = -99999.0
+    lazy = bad.chunk({"lat": 4})
+
+    with pytest.warns(xvcluster.ImpossibleValueWarning, match="-99999"):
+        model = KMeans(3, engine=engine).fit(lazy)
+
+    assert int(model.labels_.isel(lat=5, lon=2)) == -1
+    with pytest.warns(xvcluster.ImpossibleValueWarning):
+        reference = KMeans(3).fit(bad)
+    xr.testing.assert_identical(
+        _without_params(model.labels_), _without_params(reference.labels_)
+    )

@@ -46,10 +46,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .profiles import complete_profiles, profile_rows
+
 __all__ = [
     "BATCH_ROWS",
     "SAMPLE_SIZE",
     "LloydResult",
+    "Remembered",
     "StatisticsInMemory",
     "StatisticsOverBlocks",
     "block_statistics",
@@ -255,10 +258,10 @@ def _complete_batches(
     Yields where the batch sits among the block's rows, which of its profiles
     are complete, and those profiles (a view when all are).
     """
-    rows = block.reshape(-1, block.shape[-1])
+    rows = profile_rows(block)
     for start in range(0, rows.shape[0], BATCH_ROWS):
         batch = rows[start : start + BATCH_ROWS]
-        complete = ~np.isnan(batch.sum(axis=1))  # a NaN anywhere makes it NaN
+        complete = complete_profiles(batch)
         where = slice(start, start + batch.shape[0])
         yield where, complete, batch if complete.all() else batch[complete]
 
@@ -289,7 +292,8 @@ def _member_sums(rows: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nd
     sums = np.zeros((n_clusters, rows.shape[1]))
     for start in range(0, rows.shape[0], BATCH_ROWS):
         batch = slice(start, start + BATCH_ROWS)
-        wide = rows[batch].astype("float64", copy=False)
+        # Row-major, as the sparse product wants, whatever the layout of rows.
+        wide = np.ascontiguousarray(rows[batch], dtype="float64")
         sums += _membership(labels[batch], n_clusters).T @ wide
     return sums
 
@@ -344,27 +348,13 @@ def block_statistics(
     -------
     list of (sums, counts, squared distance sum)
         One entry per centre set.
-    """
-    statistics, _ = _block_pass(block, centre_sets, with_labels=False)
-    return statistics
 
-
-def _statistics_and_labels(
-    block: np.ndarray, centres: np.ndarray
-) -> tuple[list[Statistics], np.ndarray]:
-    """Lloyd statistics and labels (-1 if incomplete) of one block, one centre set."""
-    return _block_pass(block, [centres], with_labels=True)
-
-
-def _block_pass(
-    block: np.ndarray, centre_sets: Sequence[np.ndarray], *, with_labels: bool
-) -> tuple[list[Statistics], np.ndarray | None]:
-    """Statistics of a block for each centre set, batch by batch; labels if asked.
-
-    One float64 batch at a time is the only copy the pass makes.
+    Notes
+    -----
+    One float64 batch at a time is the only copy made. Nothing is remembered
+    between passes: passes of a single problem use :func:`_resumed_block_pass`.
     """
     centre_sets = [np.asarray(centres, dtype="float64") for centres in centre_sets]
-    labels = np.full(block.shape[:-1], -1, dtype="int32").ravel()
     empty = [
         (
             np.zeros((centres.shape[0], block.shape[-1])),
@@ -374,23 +364,49 @@ def _block_pass(
         for centres in centre_sets
     ]
     parts = [empty]
-    for where, complete, batch in _complete_batches(block):
+    for _, _, batch in _complete_batches(block):
         if batch.shape[0] == 0:
             continue
-        norms = _row_norms(batch)
+        wide = np.ascontiguousarray(batch, dtype="float64")
+        norms = np.einsum("ij,ij->i", wide, wide)
         nearest = _screened_nearest(
             batch, batch.astype("float32", copy=False), norms, centre_sets
         )
-        wide = batch.astype("float64", copy=False)
         parts.append(
             [
                 _statistics(wide, float(norms.sum()), centres, batch_labels)
                 for centres, batch_labels in zip(centre_sets, nearest, strict=True)
             ]
         )
-        if with_labels:
-            labels[where][complete] = nearest[0]
-    return _summed(parts), labels.reshape(block.shape[:-1]) if with_labels else None
+    return _summed(parts)
+
+
+def _resumed_block_pass(
+    block: np.ndarray,
+    key: Hashable,
+    centres: np.ndarray,
+    remembered: Remembered | None,
+) -> tuple[Statistics, np.ndarray, Remembered]:
+    """One problem's statistics and labels over one block, resuming its last pass.
+
+    The block is read afresh, but its profiles' norms and last assignment come
+    from ``remembered``: as in memory, only the profiles that changed cluster
+    update the sums. Returns the statistics, the labels on the block's grid
+    (-1 where a profile is incomplete) and what to remember for the next pass.
+    """
+    rows = profile_rows(block)
+    complete = complete_profiles(rows)
+    labels = np.full(rows.shape[0], -1, dtype="int32")
+    if not complete.any():
+        nothing = (np.zeros_like(centres), np.zeros(centres.shape[0], int), 0.0)
+        return nothing, labels.reshape(block.shape[:-1]), Remembered(np.zeros(0), {})
+
+    passes = StatisticsInMemory(
+        rows if complete.all() else rows[complete], remembered=remembered
+    )
+    statistics = passes({key: centres})[key]
+    labels[complete] = passes.labels(centres)
+    return statistics, labels.reshape(block.shape[:-1]), passes.remembered()
 
 
 def _statistics(
@@ -423,6 +439,22 @@ class _Assignment:
     sums: np.ndarray
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """What passes over some profiles remember between passes.
+
+    Attributes
+    ----------
+    norms : numpy.ndarray
+        Float64 squared norm of each profile.
+    assignments : dict
+        Each problem's last assignment, by key.
+    """
+
+    norms: np.ndarray
+    assignments: dict[Hashable, _Assignment]
+
+
 class StatisticsInMemory:
     """Passes over complete profiles ``(profile, depth)`` held in memory.
 
@@ -435,15 +467,32 @@ class StatisticsInMemory:
     Parameters
     ----------
     profiles : numpy.ndarray
-        Complete profiles ``(profile, depth)``, any float dtype.
+        Complete profiles ``(profile, depth)``, any float dtype and layout.
+    remembered : Remembered, optional
+        What earlier passes over the same profiles remembered
+        (:meth:`remembered`): a block read again resumes where it stopped.
     """
 
-    def __init__(self, profiles: np.ndarray) -> None:
+    def __init__(
+        self, profiles: np.ndarray, *, remembered: Remembered | None = None
+    ) -> None:
         self._rows = profiles
         self._single = profiles.astype("float32", copy=False)
-        self._norms = _row_norms(profiles)
+        if remembered is None:
+            remembered = Remembered(_row_norms(profiles), {})
+        self._norms = remembered.norms
         self._norm_sum = float(self._norms.sum())
-        self._assignments: dict[Hashable, _Assignment] = {}
+        self._assignments = dict(remembered.assignments)
+
+    def remembered(self) -> Remembered:
+        """The profiles' norms and each problem's last assignment.
+
+        Returns
+        -------
+        Remembered
+            To resume passes over the same profiles in another object.
+        """
+        return Remembered(self._norms, dict(self._assignments))
 
     def __call__(
         self, centre_sets: Mapping[Hashable, np.ndarray]
@@ -515,7 +564,10 @@ class StatisticsOverBlocks:
 
     A pass that serves a single centre set also labels every profile in the
     same task that reads each block, so that the labels of the last pass come
-    without one more pass over the data (:meth:`labels`).
+    without one more pass over the data (:meth:`labels`). It also keeps, per
+    block, the profiles' norms and last assignment (16 bytes a profile), so
+    that the next pass of the same problem updates the sums with only the
+    profiles that changed cluster, as in memory.
 
     Parameters
     ----------
@@ -527,6 +579,7 @@ class StatisticsOverBlocks:
         self._profiles = profiles
         self._blocks = profiles.to_delayed()[..., 0]  # the grid of blocks
         self._last_labels: tuple[np.ndarray, np.ndarray] | None = None
+        self._remembered: dict[Hashable, list[Remembered | None]] = {}
 
     def __call__(
         self, centre_sets: Mapping[Hashable, np.ndarray]
@@ -542,19 +595,25 @@ class StatisticsOverBlocks:
                 for block in self._blocks.ravel()
             ]
             (statistics,) = dask.compute(dask.delayed(_summed)(parts))
+            self._remembered = {}
             return dict(zip(keys, statistics, strict=True))
 
+        # One problem: each block resumes from what its last pass remembered,
+        # and the labels come with the statistics.
+        key = keys[0]
+        remembered = self._remembered.get(key, [None] * self._blocks.size)
         parts = dask.compute(
             *[
-                dask.delayed(_statistics_and_labels)(block, centres[0])
-                for block in self._blocks.ravel()
+                dask.delayed(_resumed_block_pass)(block, key, centres[0], memory)
+                for block, memory in zip(self._blocks.ravel(), remembered, strict=True)
             ]
         )
+        self._remembered = {key: [memory for _, _, memory in parts]}
         grid = np.empty(self._blocks.shape, dtype=object)
-        grid.ravel()[:] = [labels for _, labels in parts]
+        grid.ravel()[:] = [labels for _, labels, _ in parts]
         self._last_labels = (centres[0], np.block(grid.tolist()))
-        (statistics,) = _summed([statistics for statistics, _ in parts])
-        return {keys[0]: statistics}
+        (statistics,) = _summed([[statistics] for statistics, _, _ in parts])
+        return {key: statistics}
 
     def labels(self, centres: np.ndarray) -> np.ndarray:
         """Index of the nearest of ``centres`` for every profile, -1 if incomplete.

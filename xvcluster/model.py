@@ -14,6 +14,7 @@ data therefore gets the same numbers on every run.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any, ClassVar, Self
 
@@ -22,7 +23,17 @@ import xarray as xr
 
 from .axes import Axes, find_axes
 from .errors import InputError, NotFittedError
-from .profiles import DEPTH_ATTRS, ProfileSpec, canonical_order, prepare_profiles
+from .profiles import (
+    DEPTH_ATTRS,
+    ProfileSpec,
+    UncheckedProfiles,
+    canonical_order,
+    complete_profiles,
+    prepare_profiles,
+    profile_rows,
+    unchecked_profiles,
+)
+from .values import block_tallies
 
 __all__ = ["MISSING_LABEL", "ProfileModel", "member_means"]
 
@@ -206,12 +217,13 @@ class ProfileModel:
             ``depth_`` set.
         """
         axes = find_axes(da, lat=lat, lon=lon, depth=depth)
-        profiles = prepare_profiles(da, axes, self.spec, check_values=True)
+        unchecked = unchecked_profiles(da, axes, self.spec)
+        profiles = unchecked.masked  # the grid and depths of the result
         canonical_rows = _canonical_rows(profiles, axes)
         if self._fits_blockwise(profiles):
-            centres, labels = self._fit_in_blocks(profiles, canonical_rows)
+            centres, labels = self._fit_in_blocks(unchecked, canonical_rows)
         else:
-            centres, labels = self._fit_in_memory(profiles, canonical_rows)
+            centres, labels = self._fit_in_memory(unchecked, canonical_rows)
 
         self.axes_ = axes
         self.depth_ = profiles["depth"].values
@@ -225,11 +237,14 @@ class ProfileModel:
         return self
 
     def _fit_in_memory(
-        self, profiles: xr.DataArray, canonical_rows: np.ndarray
+        self, unchecked: UncheckedProfiles, canonical_rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ordered centres and flat labels, from profiles loaded as one array."""
-        matrix = _profile_matrix(profiles)
-        valid = ~np.isnan(matrix).any(axis=1)
+        profiles, values = _computed_with_check(
+            unchecked, _depth_first_values, "reading the model"
+        )
+        matrix = profile_rows(np.moveaxis(values, 0, -1))
+        valid = complete_profiles(matrix)
         self._check_enough_profiles(profiles, int(valid.sum()))
 
         # The complete profiles in canonical order: one copy serves the fit and
@@ -253,16 +268,16 @@ class ProfileModel:
         return centres, labels
 
     def _fit_in_blocks(
-        self, profiles: xr.DataArray, canonical_rows: np.ndarray
+        self, unchecked: UncheckedProfiles, canonical_rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ordered centres and flat labels, the profiles staying in dask chunks."""
-        from .progress import computing_with_progress
+        profiles, complete = _computed_with_check(
+            unchecked, _completeness, "finding complete profiles"
+        )
+        self._check_enough_profiles(profiles, int(complete.sum()))
 
         if profiles.chunks is None:
             profiles = profiles.chunk()
-        with computing_with_progress("finding complete profiles"):
-            complete = profiles.notnull().all("depth").values
-        self._check_enough_profiles(profiles, int(complete.sum()))
 
         centres, labels = self._fit_blockwise(profiles, complete, canonical_rows)
         order = _centre_order(centres)
@@ -535,10 +550,59 @@ def member_means(
     return means.transpose("cluster", "depth").values
 
 
-def _profile_matrix(profiles: xr.DataArray) -> np.ndarray:
-    """Compute profiles ``(..., depth)`` into one ``(profile, depth)`` numpy array."""
-    values = profiles.values
-    return values.reshape(-1, values.shape[-1])
+def _computed_with_check(
+    unchecked: UncheckedProfiles,
+    work: Callable[[xr.DataArray], Any],
+    what: str,
+) -> tuple[xr.DataArray, Any]:
+    """Check the model's values and compute ``work`` on the profiles to use.
+
+    A dask-backed model is read once for both, its profiles taken unmasked;
+    only if it holds impossible values is ``work`` done again on the masked
+    profiles.
+
+    Returns
+    -------
+    profiles : xarray.DataArray
+        The checked profiles.
+    result
+        ``work(profiles)``, computed.
+    """
+    first = unchecked.masked if unchecked.unmasked is None else unchecked.unmasked
+    if first.chunks is None:
+        return unchecked.checked(), work(first)
+
+    import dask
+
+    from .progress import computing_with_progress
+
+    with computing_with_progress(what):
+        tallies, result = dask.compute(block_tallies(unchecked.window), work(first))
+    profiles = unchecked.checked(tallies)
+    if profiles is not first:
+        with computing_with_progress(what):
+            (result,) = dask.compute(work(profiles))
+    return profiles, result
+
+
+def _depth_first_values(profiles: xr.DataArray) -> Any:
+    """Values of profiles ``(..., depth)`` with depth moved first, lazily on dask.
+
+    Model files mostly store depth first: their chunks are then gathered by
+    plain copies, and the profile matrix is a view of the result.
+    """
+    if profiles.chunks is None:
+        return np.moveaxis(profiles.values, -1, 0)
+    return profiles.data.transpose(profiles.ndim - 1, *range(profiles.ndim - 1))
+
+
+def _completeness(profiles: xr.DataArray) -> Any:
+    """Whether each profile has values at every depth, lazily on dask."""
+    if profiles.chunks is None:
+        return complete_profiles(profiles.values)
+    return profiles.data.map_blocks(
+        complete_profiles, drop_axis=profiles.ndim - 1, dtype=bool
+    )
 
 
 def _better_window(coverage: np.ndarray, depths: np.ndarray) -> str:

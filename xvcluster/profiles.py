@@ -26,9 +26,13 @@ from .values import impossible_mask, report_impossible
 __all__ = [
     "DEPTH_ATTRS",
     "ProfileSpec",
+    "UncheckedProfiles",
     "canonical_order",
+    "complete_profiles",
     "prepare_profiles",
+    "profile_rows",
     "target_depths",
+    "unchecked_profiles",
 ]
 
 NanPolicy = Literal["drop", "fill"]
@@ -273,9 +277,57 @@ def _interpolation_indices(
 def _resample_last_axis(
     values: np.ndarray, lower: np.ndarray, upper: np.ndarray, weight: np.ndarray
 ) -> np.ndarray:
-    """Linear interpolation along the last axis, NaN wherever a neighbour is NaN."""
+    """Linear interpolation along the last axis, NaN wherever a neighbour is NaN.
+
+    A block stored depth first (as most model files are) is resampled depth
+    first, so that whole layers are copied and the result keeps that layout.
+    """
     weight = weight.astype(values.dtype)
-    return values[..., lower] * (1 - weight) + values[..., upper] * weight
+    depth_first = np.moveaxis(values, -1, 0)
+    if not depth_first.flags.c_contiguous:
+        return values[..., lower] * (1 - weight) + values[..., upper] * weight
+
+    weight = weight.reshape((-1,) + (1,) * (values.ndim - 1))
+    resampled = depth_first[lower] * (1 - weight) + depth_first[upper] * weight
+    return np.moveaxis(resampled, 0, -1)
+
+
+def complete_profiles(values: np.ndarray) -> np.ndarray:
+    """Whether each profile ``(..., depth)`` has a value at every depth.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Profiles with depth on the last axis, in any memory layout.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, the shape of ``values`` without its last axis.
+    """
+    return ~np.isnan(values.sum(axis=-1))  # a NaN anywhere makes the sum NaN
+
+
+def profile_rows(values: np.ndarray) -> np.ndarray:
+    """Profiles ``(..., depth)`` as a ``(profile, depth)`` matrix, copied if need be.
+
+    Values stored depth first give a column-major view; values stored depth
+    last a row-major one; others are copied.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Profiles with depth on the last axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(profile, depth)``, profiles in the C order of the leading axes.
+    """
+    depth_first = np.moveaxis(values, -1, 0)
+    if depth_first.flags.c_contiguous and not values.flags.c_contiguous:
+        return depth_first.reshape(values.shape[-1], -1).T
+    return values.reshape(-1, values.shape[-1])
 
 
 def _float_dtype(da: xr.DataArray) -> np.dtype:
@@ -359,6 +411,84 @@ def prepare_profiles(
     own layer, never across the step, and a depth exactly at the step takes the
     value below it, as the top of a layer belongs to that layer.
     """
+    unchecked = unchecked_profiles(da, axes, spec, depths)
+    if check_values or (check_values is None and da.chunks is None):
+        return unchecked.checked()
+    return unchecked.masked
+
+
+@dataclass(frozen=True)
+class UncheckedProfiles:
+    """A model's profiles, lazily, before its values are checked.
+
+    Checking the values (:func:`~xvcluster.values.report_impossible`) reads
+    the model. A fit computes the check with its own first read of the
+    profiles (:func:`~xvcluster.values.block_tallies` and ``unmasked`` in one
+    ``dask.compute``), and when nothing needs masking it goes on without the
+    masking, which would copy every chunk at every read.
+
+    Attributes
+    ----------
+    masked : xarray.DataArray
+        The profiles, impossible values as NaN.
+    unmasked : xarray.DataArray or None
+        The same profiles built without masking: equal to ``masked`` when the
+        window holds no impossible value. None for a model in memory (masked
+        only if need be already) and with ``nan="fill"``, which may borrow
+        values from outside the window.
+    window : xarray.DataArray
+        The model values the profiles are made from: their check.
+    """
+
+    masked: xr.DataArray
+    unmasked: xr.DataArray | None
+    window: xr.DataArray
+
+    def checked(self, tallies: np.ndarray | None = None) -> xr.DataArray:
+        """Report the impossible values and return the profiles to use.
+
+        Parameters
+        ----------
+        tallies : numpy.ndarray, optional
+            ``block_tallies(window)``, computed; read here if not given.
+
+        Returns
+        -------
+        xarray.DataArray
+            ``unmasked`` when there is nothing to mask, else ``masked``.
+        """
+        marked_count = report_impossible(self.window, tallies)
+        if marked_count == 0 and self.unmasked is not None:
+            return self.unmasked
+        return self.masked
+
+
+def unchecked_profiles(
+    da: xr.DataArray,
+    axes: Axes,
+    spec: ProfileSpec,
+    depths: np.ndarray | None = None,
+) -> UncheckedProfiles:
+    """Return the model's profiles, masked and unmasked, and what checks them.
+
+    The steps of :func:`prepare_profiles`, lazily, without the check.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The velocity model, numpy- or dask-backed, dims in any order.
+    axes : Axes
+        Its axes, from :func:`xvcluster.find_axes`.
+    spec : ProfileSpec
+        Window, step, thinning and NaN policy.
+    depths : numpy.ndarray, optional
+        Depths (km below the surface) to sample instead of those ``spec`` gives.
+
+    Returns
+    -------
+    UncheckedProfiles
+        See :func:`prepare_profiles` for the profiles and what is refused.
+    """
     dtype = _float_dtype(da)
     da = _squeeze_extra_dims(da, axes)
 
@@ -397,21 +527,29 @@ def prepare_profiles(
         )
     lower, upper, weight = _interpolation_indices(source_sorted, depths)
 
-    # Impossible values (sentinels) become missing; report them if asked.
+    # Impossible values (sentinels) become missing, in ``masked``.
     impossible = impossible_mask(da)
-    if check_values or (check_values is None and da.chunks is None):
-        used = {axes.depth: slice(int(lower.min()), int(upper.max()) + 1)}
-        report_impossible(da.isel(used), impossible.isel(used))
-    if da.chunks is not None or impossible.values.any():  # no copy when all is well
-        da = da.where(~impossible)
-    if spec.nan == "fill":
-        da = _fill_interior_gaps(da, axes.depth, source_sorted)
+    used = {axes.depth: slice(int(lower.min()), int(upper.max()) + 1)}
+    needs_mask = da.chunks is not None or bool(impossible.values.any())
+    masked = da.where(~impossible) if needs_mask else da
+    # Dropped profiles are made from the window alone; filled ones may borrow
+    # values from outside it, where nothing is checked.
+    maybe_clean = da.chunks is not None and spec.nan == "drop"
 
-    if np.array_equal(lower, upper):
-        profiles = _samples_at(da, axes.depth, lower)
-    else:
-        profiles = _interpolated(da, axes.depth, lower, upper, weight)
-    return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
+    def cut(values: xr.DataArray) -> xr.DataArray:
+        if spec.nan == "fill":
+            values = _fill_interior_gaps(values, axes.depth, source_sorted)
+        if np.array_equal(lower, upper):
+            profiles = _samples_at(values, axes.depth, lower)
+        else:
+            profiles = _interpolated(values, axes.depth, lower, upper, weight)
+        return profiles.assign_coords(depth=("depth", depths, DEPTH_ATTRS))
+
+    return UncheckedProfiles(
+        masked=cut(masked),
+        unmasked=cut(da) if maybe_clean else None,
+        window=da.isel(used),
+    )
 
 
 def _samples_at(da: xr.DataArray, depth_dim: str, rows: np.ndarray) -> xr.DataArray:

@@ -21,12 +21,17 @@ NaN), never clustered; and the values and their counts are reported with an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from .errors import ImpossibleValueWarning, InputError, warn
 
-__all__ = ["POSSIBLE_RANGES", "impossible_mask", "report_impossible"]
+if TYPE_CHECKING:
+    import dask.array
+
+__all__ = ["POSSIBLE_RANGES", "block_tallies", "impossible_mask", "report_impossible"]
 
 _KM_PER_S = {
     "km/s",
@@ -138,19 +143,24 @@ def impossible_mask(da: xr.DataArray) -> xr.DataArray:
     return impossible
 
 
-def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
+def report_impossible(da: xr.DataArray, tallies: np.ndarray | None = None) -> int:
     """Warn about the impossible values in ``da``, naming each and its count.
 
-    This reads the values (one pass, shared with the mask): call it on what is
-    about to be computed anyway. Undecoded fill values declared in the attrs
-    are expected, so not reported.
+    Undecoded fill values declared in the attrs are expected, so not reported.
 
     Parameters
     ----------
     da : xarray.DataArray
         The model values that enter the profiles (window and thinning applied).
-    impossible : xarray.DataArray
-        Its :func:`impossible_mask`.
+    tallies : numpy.ndarray, optional
+        ``block_tallies(da)``, computed; if not given, they are computed here,
+        which reads a dask-backed ``da`` once.
+
+    Returns
+    -------
+    int
+        How many values :func:`impossible_mask` marks, expected fill values
+        included: 0 means ``da`` needs no masking.
 
     Raises
     ------
@@ -158,14 +168,17 @@ def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
         If most of the values are impossible for the units the array declares:
         the units are then wrong, not the values.
     """
-    distinct, counts, finite_count = _tally_impossible(da, impossible)
+    if tallies is None:
+        tallies = np.asarray(block_tallies(da))
+    distinct, counts, finite_count = _combined(tallies.ravel())
+    marked_count = int(counts.sum())
     declared = _declared_missing(da)
     if declared:
         expected = np.isin(distinct, declared)
         distinct, counts = distinct[~expected], counts[~expected]
     found_count = int(counts.sum())
     if found_count == 0:
-        return
+        return marked_count
 
     units = da.attrs.get("units")
     possible = _possible_range(da)
@@ -191,44 +204,64 @@ def report_impossible(da: xr.DataArray, impossible: xr.DataArray) -> None:
         "them with attrs['missing_value'] to silence this.",
         ImpossibleValueWarning,
     )
+    return marked_count
 
 
-def _tally_impossible(
-    da: xr.DataArray, impossible: xr.DataArray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Distinct impossible values, how often each occurs, and the finite count.
+def block_tallies(da: xr.DataArray) -> np.ndarray | dask.array.Array:
+    """Tally the impossible values of each block of ``da``.
 
-    One read of the values serves all three. On dask each chunk is tallied
-    where it is read, so memory stays bounded by the chunks.
+    Each tally holds the distinct impossible values, how often each occurs,
+    and how many values are finite; one read of a block serves all three.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The model values that enter the profiles.
+
+    Returns
+    -------
+    numpy.ndarray or dask.array.Array
+        An object array with one tally per block: computed for a model in
+        memory; lazy for a dask-backed one, so that it can be computed in the
+        same ``dask.compute`` as other work on ``da`` and share its reads.
     """
     if da.chunks is None:
-        parts = [_tally_block(da.values, impossible.values)]
-    else:
-        import dask
+        tallies = np.empty(1, dtype=object)
+        tallies[0] = _tally_block(da.values, da.attrs)
+        return tallies
+    return da.data.map_blocks(
+        _tally_block_array,
+        attrs=da.attrs,
+        chunks=tuple((1,) * len(sizes) for sizes in da.data.chunks),
+        dtype=object,
+        meta=np.empty((0,) * da.ndim, dtype=object),
+    )
 
-        blocks = zip(
-            da.data.to_delayed().ravel(),
-            impossible.data.to_delayed().ravel(),
-            strict=True,
-        )
-        parts = dask.compute(
-            *[dask.delayed(_tally_block)(values, mask) for values, mask in blocks]
-        )
 
+def _tally_block(values: np.ndarray, attrs: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """Impossible values of one block, how often each occurs, and the finite count."""
+    impossible = impossible_mask(xr.DataArray(values, attrs=attrs)).values
+    distinct, counts = np.unique(values[impossible], return_counts=True)
+    return distinct, counts, int(np.isfinite(values).sum())
+
+
+def _tally_block_array(values: np.ndarray, attrs: dict) -> np.ndarray:
+    """:func:`_tally_block` in a one-element object array (a dask block)."""
+    tally = np.empty((1,) * values.ndim, dtype=object)
+    tally.ravel()[0] = _tally_block(values, attrs)
+    return tally
+
+
+def _combined(
+    tallies: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Add up block tallies: distinct values, their counts, the finite count."""
     distinct, position = np.unique(
-        np.concatenate([part[0] for part in parts]), return_inverse=True
+        np.concatenate([tally[0] for tally in tallies]), return_inverse=True
     )
     counts = np.bincount(
         position,
-        weights=np.concatenate([part[1] for part in parts]),
+        weights=np.concatenate([tally[1] for tally in tallies]),
         minlength=distinct.size,
     ).astype("int64")
-    return distinct, counts, sum(part[2] for part in parts)
-
-
-def _tally_block(
-    values: np.ndarray, impossible: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`_tally_impossible` of one block."""
-    distinct, counts = np.unique(values[impossible], return_counts=True)
-    return distinct, counts, int(np.isfinite(values).sum())
+    return distinct, counts, sum(tally[2] for tally in tallies)
