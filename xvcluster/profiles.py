@@ -385,8 +385,9 @@ def prepare_profiles(
         Whether to warn about impossible values (sentinels such as -99999; see
         :mod:`xvcluster.values`), naming each and its count. ``None`` checks a
         model held in memory only; ``True`` also reads a dask-backed model once
-        for it (the fit does, since it reads the model anyway); ``False`` never
-        checks. Impossible values are treated as missing in every case.
+        for it; ``False`` never checks. Impossible values are treated as
+        missing in every case. (A fit checks in its own first read of the
+        model: see :func:`unchecked_profiles`.)
 
     Returns
     -------
