@@ -74,6 +74,24 @@ def _time_series_kmeans() -> type:
     return TimeSeriesKMeans
 
 
+def _seeding_sample(
+    profiles: xr.DataArray,
+    complete: np.ndarray,
+    canonical_rows: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Read the seeding sample of dask-backed profiles ``(..., depth)``.
+
+    It is drawn from the complete profiles in canonical order, exactly as the
+    in-memory engine draws it, so that both engines start alike.
+    """
+    complete_rows = canonical_rows[complete.ravel()[canonical_rows]]
+    chosen = complete_rows[lloyd.sample_positions(complete_rows.size, rng)]
+    grid_index = np.unravel_index(chosen, complete.shape)
+    with computing_with_progress("drawing the seeding sample"):
+        return np.asarray(profiles.data.vindex[grid_index].compute())
+
+
 def _positive_int(value: object, name: str, example: str) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise InputError(
@@ -296,18 +314,13 @@ class KMeans(ProfileModel):
     def _fit_blockwise(
         self, profiles: xr.DataArray, complete: np.ndarray, canonical_rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        # The sample is drawn from the complete profiles in canonical order,
-        # exactly as the in-memory engine draws it, so both start alike.
         rng = self._rng()
-        complete_rows = canonical_rows[complete.ravel()[canonical_rows]]
-        chosen = complete_rows[lloyd.sample_positions(complete_rows.size, rng)]
-        grid_index = np.unravel_index(chosen, complete.shape)
-        with computing_with_progress("drawing the seeding sample"):
-            sample = np.asarray(profiles.data.vindex[grid_index].compute())
+        sample = _seeding_sample(profiles, complete, canonical_rows, rng)
+        del canonical_rows  # 8 bytes a profile, not needed by the passes
 
         passes = lloyd.StatisticsOverBlocks(profiles.data)
         with _blas_single_threaded():
-            result = self._lloyd_fit(passes, sample, rng, complete_rows.size)
+            result = self._lloyd_fit(passes, sample, rng, int(complete.sum()))
             labels = passes.labels(result.centres)
         self.inertia_ = result.inertia
         return result.centres, labels

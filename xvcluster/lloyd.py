@@ -196,7 +196,7 @@ def _nearest_and_gap(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     closest = distances[0].copy()
     second = np.full(distances.shape[1], np.inf)
-    nearest = np.zeros(distances.shape[1], dtype=np.intp)
+    nearest = np.zeros(distances.shape[1], dtype=np.int32)  # kept between passes
     for position in range(1, distances.shape[0]):
         candidate = distances[position]
         closer = candidate < closest
@@ -520,7 +520,7 @@ class StatisticsInMemory:
         """
         for assignment in self._assignments.values():
             if np.array_equal(assignment.centres, centres):
-                return assignment.labels.astype("int32")
+                return assignment.labels.astype("int32", copy=False)
         return nearest_centres(self._rows, centres)
 
     def _nearest(self, centres: list[np.ndarray]) -> list[np.ndarray]:
@@ -565,7 +565,7 @@ class StatisticsOverBlocks:
     A pass that serves a single centre set also labels every profile in the
     same task that reads each block, so that the labels of the last pass come
     without one more pass over the data (:meth:`labels`). It also keeps, per
-    block, the profiles' norms and last assignment (16 bytes a profile), so
+    block, the profiles' norms and last assignment (12 bytes a profile), so
     that the next pass of the same problem updates the sums with only the
     profiles that changed cluster, as in memory.
 

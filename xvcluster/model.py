@@ -219,11 +219,10 @@ class ProfileModel:
         axes = find_axes(da, lat=lat, lon=lon, depth=depth)
         unchecked = unchecked_profiles(da, axes, self.spec)
         profiles = unchecked.masked  # the grid and depths of the result
-        canonical_rows = _canonical_rows(profiles, axes)
         if self._fits_blockwise(profiles):
-            centres, labels = self._fit_in_blocks(unchecked, canonical_rows)
+            centres, labels = self._fit_in_blocks(unchecked, axes)
         else:
-            centres, labels = self._fit_in_memory(unchecked, canonical_rows)
+            centres, labels = self._fit_in_memory(unchecked, axes)
 
         self.axes_ = axes
         self.depth_ = profiles["depth"].values
@@ -237,7 +236,7 @@ class ProfileModel:
         return self
 
     def _fit_in_memory(
-        self, unchecked: UncheckedProfiles, canonical_rows: np.ndarray
+        self, unchecked: UncheckedProfiles, axes: Axes
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ordered centres and flat labels, from profiles loaded as one array."""
         profiles, values = _computed_with_check(
@@ -249,6 +248,7 @@ class ProfileModel:
 
         # The complete profiles in canonical order: one copy serves the fit and
         # the labelling, whose results are put back on the grid's rows.
+        canonical_rows = _canonical_rows(profiles, axes)
         training_rows = canonical_rows[valid[canonical_rows]]
         in_place = training_rows.size == matrix.shape[0] and np.array_equal(
             training_rows, np.arange(matrix.shape[0])
@@ -268,7 +268,7 @@ class ProfileModel:
         return centres, labels
 
     def _fit_in_blocks(
-        self, unchecked: UncheckedProfiles, canonical_rows: np.ndarray
+        self, unchecked: UncheckedProfiles, axes: Axes
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ordered centres and flat labels, the profiles staying in dask chunks."""
         profiles, complete = _computed_with_check(
@@ -279,7 +279,9 @@ class ProfileModel:
         if profiles.chunks is None:
             profiles = profiles.chunk()
 
-        centres, labels = self._fit_blockwise(profiles, complete, canonical_rows)
+        centres, labels = self._fit_blockwise(
+            profiles, complete, _canonical_rows(profiles, axes)
+        )
         order = _centre_order(centres)
         renumbered = np.argsort(order).astype("int32")
         labels = labels.ravel()
@@ -626,8 +628,9 @@ def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
     rows = np.arange(int(np.prod(grid_shape))).reshape(grid_shape)
     indexers = canonical_order(profiles, axes)
     for axis, dim in enumerate(profiles.dims[:-1]):
-        if dim in indexers:
-            rows = np.take(rows, indexers[dim], axis=axis)
+        order = indexers.get(dim)
+        if order is not None and np.any(order[1:] < order[:-1]):  # not sorted yet
+            rows = np.take(rows, order, axis=axis)
     return rows.ravel()
 
 
