@@ -10,7 +10,10 @@ statistics:
   each problem's last assignment so that a pass only adds and removes the
   profiles that changed cluster;
 - on dask, over the chunks of the grid (:class:`StatisticsOverBlocks`), with
-  whatever scheduler is active, a ``dask.distributed`` client included.
+  whatever scheduler is active, a ``dask.distributed`` client included. Each
+  chunk is read again at every pass, but what a pass of one problem learnt of
+  it (its profiles' norms and last assignment, 12 bytes a profile) is kept,
+  so that the next pass updates the sums just as in memory.
 
 Both passes give the same partition from the same initial centres; only the
 order in which floating-point sums are added differs.
