@@ -226,9 +226,7 @@ def block_tallies(da: xr.DataArray) -> np.ndarray | dask.array.Array:
         same ``dask.compute`` as other work on ``da`` and share its reads.
     """
     if da.chunks is None:
-        tallies = np.empty(1, dtype=object)
-        tallies[0] = _tally_block(da.values, da.attrs)
-        return tallies
+        return _tally_block_array(da.values, da.attrs)
     return da.data.map_blocks(
         _tally_block_array,
         attrs=da.attrs,
@@ -246,7 +244,7 @@ def _tally_block(values: np.ndarray, attrs: dict) -> tuple[np.ndarray, np.ndarra
 
 
 def _tally_block_array(values: np.ndarray, attrs: dict) -> np.ndarray:
-    """:func:`_tally_block` in a one-element object array (a dask block)."""
+    """:func:`_tally_block` in a one-element object array (one dask block)."""
     tally = np.empty((1,) * values.ndim, dtype=object)
     tally.ravel()[0] = _tally_block(values, attrs)
     return tally
