@@ -277,17 +277,34 @@ def test_in_memory_passes_update_sums_as_a_fresh_pass_computes_them(pnw):
         centres = sums / counts[:, None]
 
 
-def test_nearest_and_gap_match_argmin_and_partition():
+def test_nearest_unless_close_matches_argmin_and_partition():
     rng = np.random.default_rng(3)
     distances = rng.normal(size=(7, 500))
-    distances[2, :10] = distances[4, :10] = -10.0  # ties go to the first
+    distances[2, :10] = distances[4, :10] = -10.0  # ties are always unsure
+    bound = rng.uniform(0.0, 0.2, size=500)
 
-    nearest, gap = lloyd._nearest_and_gap(distances)
+    nearest, unsure = lloyd._nearest_unless_close(distances, bound)
 
-    np.testing.assert_array_equal(nearest, distances.argmin(axis=0))
     two_smallest = np.partition(distances, 1, axis=0)
-    np.testing.assert_allclose(gap, two_smallest[1] - two_smallest[0])
-    assert np.isinf(lloyd._nearest_and_gap(distances[:1])[1]).all()
+    expected_unsure = np.flatnonzero(two_smallest[1] - two_smallest[0] <= bound)
+    np.testing.assert_array_equal(unsure, expected_unsure)
+    assert set(range(10)) <= set(unsure)
+    sure = np.setdiff1d(np.arange(500), unsure)
+    np.testing.assert_array_equal(nearest[sure], distances.argmin(axis=0)[sure])
+    assert nearest.dtype == np.int32
+
+
+def test_nearest_unless_close_with_one_centre_or_hundreds():
+    rng = np.random.default_rng(4)
+    (nearest, unsure) = lloyd._nearest_unless_close(
+        rng.normal(size=(1, 50)), np.zeros(50)
+    )
+    assert (nearest == 0).all() and unsure.size == 0
+
+    distances = rng.normal(size=(300, 400))  # more rows than a uint8 counts
+    nearest, unsure = lloyd._nearest_unless_close(distances, np.zeros(400))
+    assert unsure.size == 0
+    np.testing.assert_array_equal(nearest, distances.argmin(axis=0))
 
 
 # -------------------------------------- how often a dask model is read

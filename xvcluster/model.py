@@ -253,7 +253,7 @@ class ProfileModel:
         in_place = training_rows.size == matrix.shape[0] and np.array_equal(
             training_rows, np.arange(matrix.shape[0])
         )
-        training = matrix if in_place else matrix[training_rows]
+        training = matrix if in_place else _rows_in_layout(matrix, training_rows)
         centres, nearest = self._fit_centres(training)
         order = _centre_order(centres)
         centres = centres[order]
@@ -620,6 +620,17 @@ def _better_window(coverage: np.ndarray, depths: np.ndarray) -> str:
     if stops[longest] - starts[longest] < 2 or (top, bottom) == (depths[0], depths[-1]):
         return "a zrange the data cover"
     return f"zrange=({top:g}, {bottom:g}), where most profiles have values"
+
+
+def _rows_in_layout(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``matrix[rows]`` in the matrix's own layout: depth-major stays depth-major.
+
+    The distance product of the k-means is several times faster on profiles
+    stored depth-major, the layout a depth-first model file loads in.
+    """
+    if matrix.flags.f_contiguous and not matrix.flags.c_contiguous:
+        return matrix.T[:, rows].T
+    return matrix[rows]
 
 
 def _canonical_rows(profiles: xr.DataArray, axes: Axes) -> np.ndarray:
