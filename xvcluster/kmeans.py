@@ -13,11 +13,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from numbers import Integral
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import ThreadpoolController
 
 from . import lloyd
 from .errors import InputError
@@ -44,6 +46,17 @@ KNEE_RELATIVE_TOL = 1e-3
 the k at the knee is then iterated on to ``tol``."""
 
 
+@cache
+def _threadpool_controller() -> ThreadpoolController:
+    """The loaded thread pools as threadpoolctl finds them, once per process.
+
+    Finding them takes milliseconds (threadpoolctl scans the loaded libraries);
+    limiting them with a kept controller takes microseconds. It is made at the
+    first fit, when numpy's BLAS, the one our products use, is loaded.
+    """
+    return ThreadpoolController()
+
+
 @contextmanager
 def _blas_single_threaded() -> Iterator[None]:
     """Limit BLAS to one thread inside our own k-means, then restore it.
@@ -53,9 +66,7 @@ def _blas_single_threaded() -> Iterator[None]:
     benchmarks). The blockwise engine gets its parallelism from dask instead.
     Only our calls are affected; the user's settings come back on exit.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _threadpool_controller().limit(limits=1, user_api="blas"):
         yield
 
 
