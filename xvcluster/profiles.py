@@ -501,18 +501,19 @@ def unchecked_profiles(
     da = da.drop_vars(
         [name for name, coord in da.coords.items() if axes.depth in coord.dims]
     )
-    da = da.assign_coords({axes.depth: source_sorted}).transpose(
-        *axes.horizontal_dims, axes.depth
-    )
-    if da.chunks is not None:
-        da = da.chunk({axes.depth: -1})
+    da = da.assign_coords({axes.depth: source_sorted})
 
     # Thin the grid.
     if spec.spacing > 1:
         da = da.isel(
             {dim: slice(None, None, spec.spacing) for dim in axes.horizontal_dims}
         )
-    da = da.astype(dtype, copy=False)
+
+    # A lazily opened file is read here, in its stored order: read after the
+    # transpose, it would go through a slower indexed copy.
+    da = da.astype(dtype, copy=False).transpose(*axes.horizontal_dims, axes.depth)
+    if da.chunks is not None:
+        da = da.chunk({axes.depth: -1})
 
     # The window's depths, and the samples each one is interpolated from.
     if depths is None:
