@@ -234,6 +234,7 @@ def child(arguments: str) -> None:
     # Import everything before the clock starts.
     import dask.array  # noqa: F401
     import kneed  # noqa: F401
+    import netCDF4  # noqa: F401  (xarray imports it at the first open)
     import scipy.cluster.hierarchy  # noqa: F401
     import sklearn.cluster  # noqa: F401
     import xarray  # noqa: F401
