@@ -444,6 +444,7 @@ class _Assignment:
     centres: np.ndarray
     labels: np.ndarray
     sums: np.ndarray
+    counts: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -514,11 +515,10 @@ class StatisticsInMemory:
         statistics = {}
         assignments = {}
         for key, key_centres, key_labels in zip(keys, centres, labels, strict=True):
-            sums = self._updated_sums(key, key_centres.shape[0], key_labels)
-            counts = np.bincount(key_labels, minlength=key_centres.shape[0])
+            sums, counts = self._updated_sums(key, key_centres.shape[0], key_labels)
             squared = _squared_distance_sum(self._norm_sum, key_centres, sums, counts)
             statistics[key] = (sums, counts, squared)
-            assignments[key] = _Assignment(key_centres, key_labels, sums)
+            assignments[key] = _Assignment(key_centres, key_labels, sums, counts)
         self._assignments = assignments
         return statistics
 
@@ -543,6 +543,8 @@ class StatisticsInMemory:
             )
             for start in range(0, self._rows.shape[0], BATCH_ROWS)
         ]
+        if len(parts) == 1:
+            return parts[0]
         return [
             np.concatenate([part[problem] for part in parts])
             for problem in range(len(centres))
@@ -550,18 +552,26 @@ class StatisticsInMemory:
 
     def _updated_sums(
         self, key: Hashable, n_clusters: int, labels: np.ndarray
-    ) -> np.ndarray:
-        """Member sums for ``labels``, updated from the last pass when possible."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Member sums and counts for ``labels``, updated from the last pass if any."""
         previous = self._assignments.get(key)
         if previous is None:
-            return _member_sums(self._rows, labels, n_clusters)
+            counts = np.bincount(labels, minlength=n_clusters)
+            return _member_sums(self._rows, labels, n_clusters), counts
 
         moved = np.flatnonzero(labels != previous.labels)
         if moved.size == 0:
-            return previous.sums
-        return previous.sums + _moved_member_sums(
-            self._rows, moved, previous.labels[moved], labels[moved], n_clusters
+            return previous.sums, previous.counts
+        old, new = previous.labels[moved], labels[moved]
+        counts = (
+            previous.counts
+            + np.bincount(new, minlength=n_clusters)
+            - np.bincount(old, minlength=n_clusters)
         )
+        sums = previous.sums + _moved_member_sums(
+            self._rows, moved, old, new, n_clusters
+        )
+        return sums, counts
 
 
 class StatisticsOverBlocks:
@@ -753,8 +763,7 @@ def ward_centres(
 
     members = fcluster(linkage_matrix, n_clusters, criterion="maxclust") - 1
     counts = np.bincount(members, minlength=n_clusters)
-    sums = np.zeros((n_clusters, profiles.shape[1]))
-    np.add.at(sums, members, profiles)
+    sums = _member_sums(profiles, members, n_clusters)
     return sums / np.maximum(counts, 1)[:, None]
 
 
