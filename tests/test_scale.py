@@ -155,10 +155,30 @@ def test_planted_provinces_recovered_whatever_the_seed(model_seed):
         assert adjusted_rand_score(truth, labels.values.ravel()) >= 0.95
 
 
-def test_blas_thread_settings_are_restored_after_a_fit(small_synthetic):
-    before = [pool["num_threads"] for pool in threadpool_info()]
-    KMeans(5).fit(small_synthetic["vs"])
-    assert [pool["num_threads"] for pool in threadpool_info()] == before
+def _blas_threads() -> list[int]:
+    return [
+        pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"
+    ]
+
+
+@pytest.mark.parametrize("engine", ["memory", "blockwise"])
+def test_blas_one_thread_inside_blockwise_fits_only_and_restored(
+    small_synthetic, monkeypatch, engine
+):
+    before = _blas_threads()
+    during = []
+    iterate = lloyd.lloyd
+
+    def recording_threads(*args, **kwargs):
+        during.append(_blas_threads())
+        return iterate(*args, **kwargs)
+
+    monkeypatch.setattr(lloyd, "lloyd", recording_threads)
+    KMeans(5, engine=engine).fit(small_synthetic["vs"].chunk({"latitude": 16}))
+
+    expected = [1] * len(before) if engine == "blockwise" else before
+    assert during and all(threads == expected for threads in during)
+    assert _blas_threads() == before
 
 
 def test_blockwise_fit_shows_progress_when_asked(small_synthetic, capsys):
