@@ -13,10 +13,10 @@ its own, one after the other (never two at once), so that:
   importing libraries (imports are done before the clock starts), nor the
   once-per-process scans of installed packages that every tool pays at its
   first open and first scikit-learn input check (also made before the clock);
-- peak memory is the process's maximum resident set size
-  (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which sees numpy, dask and
-  netCDF buffers alike), reported both whole and as growth over the process's
-  size after its imports.
+- peak memory is the process's maximum resident set size, which sees numpy,
+  dask and netCDF buffers alike (``VmHWM`` of ``/proc/self/status``: Linux's
+  ``ru_maxrss`` would start from the driver's own peak), reported both whole
+  and as growth over the process's size after its imports.
 
 The tools:
 
@@ -217,6 +217,16 @@ RUNNERS = {
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory, MB.
+
+    Linux's ``ru_maxrss`` keeps the parent's peak from before ``exec``, so a
+    driver that has just written a large model would set every tool's floor;
+    ``VmHWM`` counts this process's own pages only.
+    """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -526,19 +536,27 @@ def run_workload(
 
 
 def print_growth(tables: list[tuple[Task, dict[str, dict]]]) -> None:
-    """Each tool's wall time at every size, the factor of each 4x step, and a line.
+    """Each tool's wall time at every size, how it grows, and a straight line.
 
-    The line ``time = fixed + per profile x N`` is fitted by least squares over
-    the sizes; its worst relative error says how straight the growth is. Fixed
-    costs (opening the file, seeding) make a 4x step take less than 4x.
+    ``steps`` are the factors of each 4x step in N. A fixed cost (opening the
+    file, seeding on a sample of fixed size) makes a step take less than 4x
+    even when the time is exactly linear; ``increments`` divides the time added
+    by the second step (12N profiles more) by the time added by the first (3N
+    more), which is 4.0 for a linear cost whatever the fixed cost. The line
+    ``time = fixed + per profile x N`` is fitted by least squares over the
+    sizes; its worst relative error says how straight the growth is.
     """
     sizes = np.array([task.profiles for task, _ in tables], dtype=float)
     header = (
         f"{'tool':<14}"
         + "".join(f"{int(size):>12,}" for size in sizes)
-        + f"  {'steps':<12}{'fixed s':>8}{'us/profile':>11}{'worst fit':>10}"
+        + f"  {'steps':<12}{'increments':>11}{'fixed s':>8}{'us/profile':>11}"
+        + f"{'worst fit':>10}"
     )
-    print("\nHow time grows with N (wall s; target: each 4x step 4x to 5x)")
+    print(
+        "\nHow time grows with N (wall s; target: each 4x step 4x to 5x;"
+        " increments 4.0 when linear)"
+    )
     print(f"{header}\n{'-' * len(header)}")
     for tool in (*TOOLS, *ENGINE_TOOLS):
         seconds = [results.get(tool, {}).get("seconds") for _, results in tables]
@@ -552,13 +570,18 @@ def print_growth(tables: list[tuple[Task, dict[str, dict]]]) -> None:
             for earlier, later in itertools.pairwise(seconds)
             if earlier is not None and later is not None
         )
+        increments = (
+            f"{(seconds[2] - seconds[1]) / (seconds[1] - seconds[0]):.2f}"
+            if None not in seconds and len(seconds) == 3
+            else ""
+        )
         measured = np.array([value is not None for value in seconds])
         times = np.array([value for value in seconds if value is not None])
         per_profile, fixed = np.polyfit(sizes[measured], times, 1)
         worst = np.max(np.abs(fixed + per_profile * sizes[measured] - times) / times)
         print(
-            f"{tool:<14}{cells}  {steps:<12}{fixed:>8.2f}{per_profile * 1e6:>11.2f}"
-            f"{worst:>10.1%}"
+            f"{tool:<14}{cells}  {steps:<12}{increments:>11}{fixed:>8.2f}"
+            f"{per_profile * 1e6:>11.2f}{worst:>10.1%}"
         )
 
 

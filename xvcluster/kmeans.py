@@ -64,11 +64,11 @@ def _blas_single_threaded() -> Iterator[None]:
     A blockwise pass already runs one task per core (dask's threads), each
     making small matrix products; threaded BLAS inside each task only
     oversubscribes the cores. Measured on two cores, one BLAS thread made a
-    blockwise fit 1.25 times faster at 250,000 profiles and 1.47 times at
-    1,000,000 (``python benchmarks/run.py --threads``). An in-memory fit runs
-    in one thread of its own, where BLAS threads neither helped nor hurt
-    (0.92 to 1.0 times the one-thread time from 5,777 to 1,000,000 profiles), so
-    it leaves the user's settings alone. Only our calls are affected; the
+    blockwise fit 1.1 to 1.5 times faster from 250,000 to 1,000,000 profiles
+    (``python benchmarks/run.py --threads``). An in-memory fit runs in one
+    thread of its own, where the default BLAS threads were as fast or faster
+    (0.85 to 1.0 times the one-thread time from 5,777 to 1,000,000 profiles),
+    so it leaves the user's settings alone. Only our calls are affected; the
     user's settings come back on exit.
     """
     with _threadpool_controller().limit(limits=1, user_api="blas"):
