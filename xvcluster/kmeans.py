@@ -64,12 +64,12 @@ def _blas_single_threaded() -> Iterator[None]:
     A blockwise pass already runs one task per core (dask's threads), each
     making small matrix products; threaded BLAS inside each task only
     oversubscribes the cores. Measured on two cores, one BLAS thread made a
-    blockwise fit 1.1 to 1.5 times faster from 250,000 to 1,000,000 profiles
+    blockwise fit 1.1 to 1.6 times faster from 250,000 to 1,000,000 profiles
     (``python benchmarks/run.py --threads``). An in-memory fit runs in one
-    thread of its own, where the default BLAS threads were as fast or faster
-    (0.85 to 1.0 times the one-thread time from 5,777 to 1,000,000 profiles),
-    so it leaves the user's settings alone. Only our calls are affected; the
-    user's settings come back on exit.
+    thread of its own, where neither setting was consistently faster (the
+    default took 0.8 to 1.2 times the one-thread time, run to run, from 5,777
+    to 1,000,000 profiles), so it leaves the user's settings alone. Only our
+    calls are affected; the user's settings come back on exit.
     """
     with _threadpool_controller().limit(limits=1, user_api="blas"):
         yield
