@@ -336,6 +336,23 @@ def synthetic_file(cache: Path, nlat: int, nlon: int) -> Path:
     return path
 
 
+def synthetic_task(cache: Path, side: int, detail: str = "", **fields) -> Task:
+    """k=8 on the synthetic model of side x side profiles, read in its bands.
+
+    ``detail`` goes into the title before ``k=8``; ``fields`` are the Task's
+    other fields. The file holds the planted provinces, so the task is scored.
+    """
+    return Task(
+        f"synthetic, {side * side:,} profiles x 50 depths, {detail}k=8",
+        synthetic_file(cache, side, side),
+        "vs",
+        8,
+        chunks={"latitude": band_rows(side, side)},
+        scored=True,
+        **fields,
+    )
+
+
 def _write_atomically(dataset, path: Path, encoding: dict | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part")
@@ -378,17 +395,12 @@ def workload_tasks(number: int, cache: Path, quick: bool) -> list[Task]:
         ]
     if number == 3:
         side = 2000 if not quick else 500
-        path = synthetic_file(cache, side, side)
         slow = "too slow at this size (minutes); run workload 4 to compare it"
         return [
-            Task(
-                f"synthetic, {side * side:,} profiles x 50 depths, float32 on disk,"
-                " k=8",
-                path,
-                "vs",
-                8,
-                chunks={"latitude": band_rows(side, side)},
-                scored=True,
+            synthetic_task(
+                cache,
+                side,
+                "float32 on disk, ",
                 skipped={"predecessor": slow, "tslearn": slow},
             )
         ]
@@ -397,20 +409,15 @@ def workload_tasks(number: int, cache: Path, quick: bool) -> list[Task]:
         tasks = []
         for factor in (1, 2, 4):  # N, 4N, 16N profiles
             side = base * factor
-            path = synthetic_file(cache, side, side)
             slow = (
                 {}
                 if factor == 1
                 else {tool: "shown at N only" for tool in ("predecessor", "tslearn")}
             )
             tasks.append(
-                Task(
-                    f"synthetic, {side * side:,} profiles x 50 depths, k=8",
-                    path,
-                    "vs",
-                    8,
-                    chunks={"latitude": band_rows(side, side)},
-                    scored=True,
+                synthetic_task(
+                    cache,
+                    side,
                     tools=(*TOOLS, *ENGINE_TOOLS),
                     skipped=slow,
                     profiles=side * side,
@@ -594,7 +601,6 @@ def run_thread_test(cache: Path, workdir: Path, repeat: int) -> None:
     whose dask threads already fill the cores) and leaves it alone elsewhere.
     """
     crust = crust1_file(cache)
-    synthetic = synthetic_file(cache, 1000, 1000)
     rows = []
     if crust is None:
         print(
@@ -606,13 +612,7 @@ def run_thread_test(cache: Path, workdir: Path, repeat: int) -> None:
         rows += [
             (task, tool, {"blas_threads": 1}, {}) for tool in ("sklearn", "xvc memory")
         ]
-    task = Task(
-        "synthetic, 1,000,000 profiles x 50 depths, k=8",
-        synthetic,
-        "vs",
-        8,
-        chunks={"latitude": band_rows(1000, 1000)},
-    )
+    task = synthetic_task(cache, 1000)
     # One thread: the library's own limit; default: that limit switched off.
     rows.append((task, "xvc blockwise", {}, {"xvcluster_default_threads": True}))
 
