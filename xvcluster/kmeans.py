@@ -67,7 +67,7 @@ def _blas_single_threaded() -> Iterator[None]:
     blockwise fit 1.1 to 1.6 times faster from 250,000 to 1,000,000 profiles
     (``python benchmarks/run.py --threads``). An in-memory fit runs in one
     thread of its own, where neither setting was consistently faster (the
-    default took 0.8 to 1.2 times the one-thread time, run to run, from 5,777
+    default took 0.8 to 1.3 times the one-thread time, run to run, from 5,777
     to 1,000,000 profiles), so it leaves the user's settings alone. Only our
     calls are affected; the user's settings come back on exit.
     """
